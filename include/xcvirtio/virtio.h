@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file virtio.h
+ * @brief virtio constants (virtio 1.2): device ids, status bits, feature bits, and the
+ *        explicit little-endian helpers every shared-memory field goes through.
+ *
+ * Everything here is pure data or side-effect-free inline code; both roles use it.
+ */
+#ifndef XCVIRTIO_VIRTIO_H
+#define XCVIRTIO_VIRTIO_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @name Device ids (virtio 1.2, section 5)
+ *  @{ */
+#define XCV_VIRTIO_ID_NET 1u     /**< Network card. */
+#define XCV_VIRTIO_ID_BLOCK 2u   /**< Block device. */
+#define XCV_VIRTIO_ID_CONSOLE 3u /**< Console. */
+#define XCV_VIRTIO_ID_RNG 4u     /**< Entropy source. */
+/** @} */
+
+/** @name Device status bits (virtio 1.2, section 2.1)
+ *  @{ */
+#define XCV_VIRTIO_STATUS_ACKNOWLEDGE 1u   /**< The driver has noticed the device. */
+#define XCV_VIRTIO_STATUS_DRIVER 2u        /**< The driver knows how to drive the device. */
+#define XCV_VIRTIO_STATUS_DRIVER_OK 4u     /**< The driver is set up and ready. */
+#define XCV_VIRTIO_STATUS_FEATURES_OK 8u   /**< Feature negotiation is complete. */
+#define XCV_VIRTIO_STATUS_NEEDS_RESET 64u  /**< The device hit an error it cannot recover from. */
+#define XCV_VIRTIO_STATUS_FAILED 128u      /**< The driver gave up on the device. */
+/** @} */
+
+/** @name Reserved (transport and ring) feature bits (virtio 1.2, section 6)
+ *  @{ */
+#define XCV_VIRTIO_F_INDIRECT_DESC 28u  /**< Indirect descriptor tables. */
+#define XCV_VIRTIO_F_EVENT_IDX 29u      /**< used_event / avail_event notification suppression. */
+#define XCV_VIRTIO_F_VERSION_1 32u      /**< Compliance with virtio 1.x. */
+#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device accesses memory through a platform translation. */
+#define XCV_VIRTIO_F_RING_PACKED 34u    /**< Packed virtqueue layout. */
+#define XCV_VIRTIO_F_IN_ORDER 35u       /**< Buffers are used in the order they were made available. */
+/** @} */
+
+/** @brief The 64-bit feature mask for feature bit @p bit. */
+#define XCV_FEATURE(bit) (UINT64_C(1) << (bit))
+
+/** @name Split-ring descriptor flags (virtio 1.2, section 2.7.5)
+ *  @{ */
+#define XCV_VRING_DESC_F_NEXT 1u     /**< The chain continues in the next field. */
+#define XCV_VRING_DESC_F_WRITE 2u    /**< The buffer is device-writable (otherwise device-readable). */
+#define XCV_VRING_DESC_F_INDIRECT 4u /**< The buffer holds an indirect descriptor table. */
+/** @} */
+
+/** @brief Avail ring flag: the driver asks the device not to interrupt (no EVENT_IDX). */
+#define XCV_VRING_AVAIL_F_NO_INTERRUPT 1u
+/** @brief Used ring flag: the device asks the driver not to notify (no EVENT_IDX). */
+#define XCV_VRING_USED_F_NO_NOTIFY 1u
+
+/** @brief Largest queue size a split ring may have (virtio 1.2, section 2.7). */
+#define XCV_VRING_MAX_NUM 32768u
+
+/** @name Little-endian accessors
+ * All virtio structures are little-endian. These helpers load and store through memcpy, so
+ * they are safe for any alignment and compile to a single access on little-endian targets.
+ * @{ */
+/** @brief Read a little-endian 16-bit value from @p p. */
+static inline uint16_t xcv_le16_load(const void *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint16_t)(b[0] | (b[1] << 8));
+}
+/** @brief Read a little-endian 32-bit value from @p p. */
+static inline uint32_t xcv_le32_load(const void *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+/** @brief Read a little-endian 64-bit value from @p p. */
+static inline uint64_t xcv_le64_load(const void *p)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    return (uint64_t)xcv_le32_load(b) | ((uint64_t)xcv_le32_load(b + 4) << 32);
+}
+/** @brief Write @p v as a little-endian 16-bit value at @p p. */
+static inline void xcv_le16_store(void *p, uint16_t v)
+{
+    uint8_t *b = (uint8_t *)p;
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+}
+/** @brief Write @p v as a little-endian 32-bit value at @p p. */
+static inline void xcv_le32_store(void *p, uint32_t v)
+{
+    uint8_t *b = (uint8_t *)p;
+    b[0] = (uint8_t)v;
+    b[1] = (uint8_t)(v >> 8);
+    b[2] = (uint8_t)(v >> 16);
+    b[3] = (uint8_t)(v >> 24);
+}
+/** @brief Write @p v as a little-endian 64-bit value at @p p. */
+static inline void xcv_le64_store(void *p, uint64_t v)
+{
+    uint8_t *b = (uint8_t *)p;
+    xcv_le32_store(b, (uint32_t)v);
+    xcv_le32_store(b + 4, (uint32_t)(v >> 32));
+}
+/** @} */
+
+/**
+ * @brief The EVENT_IDX test (virtio 1.2, section 2.7.10): should a notification be sent?
+ *
+ * True when @p event_idx lies in the half-open window (@p old_idx, @p new_idx], computed in
+ * 16-bit modular arithmetic so it is correct across the wrap.
+ *
+ * @param event_idx The peer's used_event or avail_event value.
+ * @param new_idx The index just published.
+ * @param old_idx The index published at the previous notification decision.
+ */
+static inline int xcv_vring_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event_idx - 1u) < (uint16_t)(new_idx - old_idx);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XCVIRTIO_VIRTIO_H */

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file vq_device.h
+ * @brief The device role of a split virtqueue: pop validated chains, push used, notify.
+ *
+ * Everything the driver wrote is untrusted. The device role reads each shared field once into
+ * local memory, validates it, and only then uses it (no double fetch). A chain is rejected,
+ * and the queue marked broken with the reason, when:
+ * - the available index moved by more than the queue size (::XCV_EPROTO_AVAIL_IDX);
+ * - a head is out of range or is still in flight on the device (::XCV_EPROTO_HEAD);
+ * - a next index is out of range of its table (::XCV_EPROTO_NEXT);
+ * - the chain is longer than the configured limit, which also catches loops
+ *   (::XCV_EPROTO_CHAIN_LEN);
+ * - an indirect table is nested, or has NEXT set (::XCV_EPROTO_INDIRECT), or its length is zero
+ *   or not a multiple of 16 (::XCV_EPROTO_INDIRECT_LEN), or indirect was not negotiated
+ *   (::XCV_EPROTO_FEATURE);
+ * - a device-readable descriptor follows a device-writable one (::XCV_EPROTO_WRITE_ORDER);
+ * - an address range wraps or a total length overflows (::XCV_EPROTO_OVERFLOW);
+ * - a range is outside every shared window (::XCV_EPROTO_WINDOW).
+ *
+ * The data bytes of a validated chain stay in shared memory, which the driver can still change:
+ * a device model must copy any header it parses before checking it.
+ */
+#ifndef XCVIRTIO_VQ_DEVICE_H
+#define XCVIRTIO_VQ_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xcvirtio/port.h"
+#include "xcvirtio/vring.h"
+#include "xcvirtio/window.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief One validated segment of a chain, as a local pointer inside a window. */
+struct xcv_iov {
+    void *base;   /**< Local address (bounds-checked against the windows). */
+    uint32_t len; /**< Length in bytes. */
+};
+
+/**
+ * @brief A validated chain. The caller provides @c iov storage of @c cap entries (at least the
+ * queue's max_chain); xcv_vq_device_pop() fills the rest. Device-readable segments come first.
+ */
+struct xcv_chain {
+    struct xcv_iov *iov; /**< Caller storage for segments. */
+    uint16_t cap;        /**< Entries in @c iov. */
+    uint16_t head;       /**< Head index: pass to xcv_vq_device_push(). */
+    uint16_t n_out;      /**< Device-readable segments, iov[0 .. n_out). */
+    uint16_t n_in;       /**< Device-writable segments, iov[n_out .. n_out+n_in). */
+    uint32_t out_len;    /**< Total device-readable bytes. */
+    uint32_t in_len;     /**< Total device-writable bytes. */
+};
+
+/**
+ * @brief Private per-head record of a device queue. Treat as opaque; public for static sizing.
+ */
+struct xcv_vq_dev_slot {
+    uint32_t in_len; /**< Writable bytes of the chain popped at this head. */
+    uint8_t busy;    /**< Popped and not yet pushed. */
+};
+
+/** @brief Bytes of the slot array a device queue of @p num entries needs. */
+#define XCV_VQ_DEVICE_SLOTS_BYTES(num) (sizeof(struct xcv_vq_dev_slot) * (size_t)(num))
+
+/** @brief Configuration for xcv_vq_device_init(). Read during init only. */
+struct xcv_vq_device_config {
+    const struct xcv_memmap *mem; /**< Windows the driver's addresses must fall in; outlives q. */
+    uint16_t num;                 /**< Queue size, a power of two (the negotiated size). */
+    uint64_t desc_bus;            /**< Bus address of the descriptor table (from the driver). */
+    uint64_t avail_bus;           /**< Bus address of the available ring (from the driver). */
+    uint64_t used_bus;            /**< Bus address of the used ring (from the driver). */
+    uint64_t features;            /**< Negotiated features: EVENT_IDX, INDIRECT_DESC. */
+    uint16_t max_chain;           /**< Longest chain accepted (1..num); 0 means num. */
+    struct xcv_vq_dev_slot *slots; /**< Caller storage for @c num slots. */
+    const struct xcv_port *port;  /**< Optional: doorbell, cache maintenance, diagnostics. */
+    uint32_t doorbell;            /**< Doorbell number for notify. */
+    uint16_t queue_index;         /**< The queue's index, for diagnostics. */
+};
+
+/** @brief A device-role split virtqueue. Caller-allocated; fields are private. */
+struct xcv_vq_device {
+    const uint8_t *desc;         /**< @private */
+    const uint8_t *avail;        /**< @private */
+    uint8_t *used;               /**< @private */
+    const struct xcv_memmap *mem; /**< @private */
+    struct xcv_vq_dev_slot *slots; /**< @private */
+    const struct xcv_port *port; /**< @private */
+    uint32_t doorbell;           /**< @private */
+    int broken;                  /**< @private sticky reason */
+    uint16_t num;                /**< @private */
+    uint16_t mask;               /**< @private */
+    uint16_t max_chain;          /**< @private */
+    uint16_t last_avail;         /**< @private next avail entry to pop */
+    uint16_t avail_seen;         /**< @private last validated avail index */
+    uint16_t used_idx;           /**< @private next used entry to fill */
+    uint16_t used_pub;           /**< @private used index at last publish */
+    uint16_t signalled;          /**< @private used index at last notify decision */
+    uint16_t in_flight;          /**< @private chains popped and not pushed */
+    uint16_t queue_index;        /**< @private */
+    bool event_idx;              /**< @private */
+    bool indirect;               /**< @private */
+};
+
+/**
+ * @brief Initialise a device queue over rings the driver placed at the given bus addresses.
+ *
+ * The ring areas are validated (alignment per spec: desc 16, avail 2, used 4; wholly inside one
+ * window; no wrap) before anything is read. Nothing is written to shared memory.
+ *
+ * @return ::XCV_OK; ::XCV_EINVAL for a bad configuration from the caller (NULL, num not a power
+ *         of two, max_chain > num); ::XCV_EPROTO_LAYOUT for misaligned areas;
+ *         ::XCV_EPROTO_WINDOW or ::XCV_EPROTO_OVERFLOW for areas outside the windows.
+ */
+int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg);
+
+/**
+ * @brief Forget all state (after a transport reset). Chains popped and not pushed are dropped:
+ * the driver reclaims them on its side. Clears the broken state. Writes nothing shared.
+ */
+void xcv_vq_device_reset(struct xcv_vq_device *q);
+
+/**
+ * @brief Pop and validate the next available chain into @p chain.
+ *
+ * @param q The queue.
+ * @param chain Caller storage with @c iov and @c cap (>= max_chain) set; filled on success.
+ * @return ::XCV_OK; ::XCV_EAGAIN when no chain is available; ::XCV_EINVAL when @c cap is below
+ *         max_chain; a protocol error (the queue is now broken); ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain);
+
+/**
+ * @brief Stage a used entry for chain @p head with @p len bytes written. Not visible to the
+ * driver until xcv_vq_device_publish().
+ * @return ::XCV_OK; ::XCV_EINVAL when @p head is not a chain popped and not yet pushed, or
+ *         @p len exceeds its writable bytes; ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len);
+
+/**
+ * @brief Make all staged used entries visible (one release store of the used index).
+ * @return Number of entries published (>= 0) or ::XCV_EBROKEN.
+ */
+int xcv_vq_device_publish(struct xcv_vq_device *q);
+
+/**
+ * @brief After publishing, decide whether the driver wants a notification (EVENT_IDX
+ * used_event, or the NO_INTERRUPT flag). Reads the driver's field once.
+ * @return 1 to notify, 0 not to, or ::XCV_EBROKEN.
+ */
+int xcv_vq_device_should_notify(struct xcv_vq_device *q);
+
+/**
+ * @brief Publish, decide, and ring the driver's doorbell through the port when needed.
+ * @return 1 if notified, 0 if not needed, or a negative ::xcv_err.
+ */
+int xcv_vq_device_flush(struct xcv_vq_device *q);
+
+/**
+ * @brief Handler for xcv_vq_device_process(): consume @p chain and report the bytes written.
+ *
+ * @return 0 to have the chain pushed with @p *written bytes; 1 when the handler kept the chain
+ *         and will push it itself later; a negative ::xcv_err to stop processing (the chain is
+ *         then pushed with 0 bytes so no buffer is lost).
+ */
+typedef int (*xcv_vq_chain_fn)(void *ctx, const struct xcv_chain *chain, uint32_t *written);
+
+/**
+ * @brief Pop up to @p budget chains, hand each to @p fn, push the results, then flush once.
+ *
+ * The budget bounds the work per call, so a driver that floods the ring cannot starve the
+ * caller. @p scratch provides the iov storage reused for each chain.
+ *
+ * @return Chains handled (>= 0), or the first negative error (from the ring or from @p fn).
+ */
+int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_chain *scratch,
+                          xcv_vq_chain_fn fn, void *ctx);
+
+/**
+ * @brief Ask the driver to notify when it makes buffers available, and check for a race.
+ * @return 0 when nothing is pending (safe to sleep), 1 when chains are already available,
+ *         or a negative ::xcv_err (the avail index check can break the queue).
+ */
+int xcv_vq_device_enable_notify(struct xcv_vq_device *q);
+
+/** @brief Ask the driver not to notify (a hint). */
+void xcv_vq_device_disable_notify(struct xcv_vq_device *q);
+
+/** @brief The sticky error that broke the queue, or 0 when healthy. */
+int xcv_vq_device_broken(const struct xcv_vq_device *q);
+
+/** @brief Chains popped and not yet pushed. */
+unsigned xcv_vq_device_in_flight(const struct xcv_vq_device *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XCVIRTIO_VQ_DEVICE_H */

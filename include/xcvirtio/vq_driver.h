@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file vq_driver.h
+ * @brief The driver role of a split virtqueue: post buffers, publish, notify, reclaim.
+ *
+ * The driver role owns the ring memory: it zeroes it at init and is the only writer of the
+ * descriptor table and the available ring. It keeps a private shadow of every chain it posted
+ * (::xcv_vq_drv_slot) and never reads the shared descriptor table back: reclaiming a buffer
+ * uses only the shadow, so a hostile device cannot redirect the driver's bookkeeping.
+ *
+ * What the device writes (used ring entries and index, avail_event, the NO_NOTIFY flag) is
+ * read once per field and validated: a used id that is not an outstanding chain head (including
+ * an id returned twice), a used length above the writable bytes posted, or a used index that
+ * runs ahead of the chains in flight marks the queue broken with a protocol error. Broken is
+ * sticky: every later call returns ::XCV_EBROKEN until xcv_vq_driver_reset().
+ *
+ * Typical use (one thread, or serialised by the caller):
+ * @code
+ *   xcv_vq_driver_add(&q, sg, 1, 1, token);      // many times
+ *   if (xcv_vq_driver_kick_prepare(&q) > 0)      // publish once
+ *       xcv_vq_driver_notify(&q);                // ring the doorbell
+ *   ...
+ *   while (xcv_vq_driver_get_used(&q, &token, &len) == XCV_OK) { ... }
+ * @endcode
+ */
+#ifndef XCVIRTIO_VQ_DRIVER_H
+#define XCVIRTIO_VQ_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xcvirtio/port.h"
+#include "xcvirtio/vring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * @brief One scatter-gather element the driver posts: a bus address and a length.
+ * The bytes must stay valid and untouched (for device-readable) or unread (for device-writable)
+ * until the chain comes back from xcv_vq_driver_get_used() or xcv_vq_driver_detach_unused().
+ */
+struct xcv_sg {
+    uint64_t addr; /**< Bus address of the buffer (inside a window the device can reach). */
+    uint32_t len;  /**< Length in bytes. */
+};
+
+/**
+ * @brief Private shadow of one descriptor slot. Treat as opaque; it is public only so that
+ * callers can allocate an array of @c num of them statically.
+ */
+struct xcv_vq_drv_slot {
+    void *token;   /**< Head only: the caller's token while the chain is outstanding, else NULL. */
+    uint32_t wlen; /**< Head only: total device-writable bytes posted in the chain. */
+    uint16_t next; /**< Free-list link while free; chain link while posted. */
+    uint16_t last; /**< Head only: index of the chain's last ring descriptor. */
+    uint16_t ndesc; /**< Head only: ring descriptors the chain occupies (1 when indirect). */
+};
+
+/** @brief Bytes of the slot array a driver queue of @p num entries needs. */
+#define XCV_VQ_DRIVER_SLOTS_BYTES(num) (sizeof(struct xcv_vq_drv_slot) * (size_t)(num))
+
+/** @brief Bytes of the indirect-table area for @p num heads of up to @p max descriptors each. */
+#define XCV_VQ_INDIRECT_BYTES(num, max) ((size_t)(num) * (size_t)(max) * XCV_VRING_DESC_SIZE)
+
+/**
+ * @brief Configuration for xcv_vq_driver_init(). Read during init only.
+ */
+struct xcv_vq_driver_config {
+    const struct xcv_vring_layout *ring; /**< Where the ring is (from xcv_vring_layout()). */
+    struct xcv_vq_drv_slot *slots;       /**< Caller storage for @c ring->num slots (private). */
+    uint64_t features; /**< Negotiated features; EVENT_IDX and INDIRECT_DESC are honoured. */
+    /**
+     * Optional indirect-table area in shared memory: @c ring->num tables of @c indirect_max
+     * descriptors, ::XCV_VQ_INDIRECT_BYTES bytes, 16-byte aligned. NULL disables indirect use.
+     * Used only when VIRTIO_F_INDIRECT_DESC is in @c features.
+     */
+    void *indirect_local;
+    uint64_t indirect_bus;    /**< Bus address of @c indirect_local. */
+    uint16_t indirect_max;    /**< Descriptors per indirect table (>= 2 when the area is set). */
+    bool prefer_indirect;     /**< Use an indirect table for every multi-segment chain. */
+    const struct xcv_port *port; /**< Optional: doorbell, cache maintenance and diagnostics. */
+    uint32_t doorbell;        /**< Doorbell number passed to the port's notify. */
+    uint16_t queue_index;     /**< The queue's index, for diagnostics. */
+};
+
+/**
+ * @brief A driver-role split virtqueue. Caller-allocated; fields are private.
+ */
+struct xcv_vq_driver {
+    uint8_t *desc;                 /**< @private */
+    uint8_t *avail;                /**< @private */
+    uint8_t *used;                 /**< @private */
+    struct xcv_vq_drv_slot *slots; /**< @private */
+    uint8_t *ind_local;            /**< @private */
+    uint64_t ind_bus;              /**< @private */
+    const struct xcv_port *port;   /**< @private */
+    uint32_t doorbell;             /**< @private */
+    int broken;                    /**< @private sticky reason, 0 when healthy */
+    uint16_t num;                  /**< @private */
+    uint16_t mask;                 /**< @private */
+    uint16_t free_head;            /**< @private */
+    uint16_t num_free;             /**< @private */
+    uint16_t avail_idx;            /**< @private next avail index to fill */
+    uint16_t avail_pub;            /**< @private avail index at the last publish */
+    uint16_t avail_kicked;         /**< @private avail index at the last kick decision */
+    uint16_t last_used;            /**< @private next used index to consume */
+    uint16_t used_seen;            /**< @private last used index read from the device */
+    uint16_t in_flight;            /**< @private chains outstanding */
+    uint16_t ind_max;              /**< @private */
+    uint16_t queue_index;          /**< @private */
+    uint16_t detach_cursor;        /**< @private */
+    uint16_t avail_flags;          /**< @private shadow of the avail flags */
+    bool event_idx;                /**< @private */
+    bool indirect;                 /**< @private */
+    bool prefer_indirect;          /**< @private */
+    bool notify_enabled;           /**< @private */
+};
+
+/**
+ * @brief Initialise a driver queue and zero its ring memory (driver side only).
+ *
+ * @param q Caller-owned queue object.
+ * @param cfg Configuration; the ring, slots and indirect area stay owned by the caller and must
+ *            outlive the queue.
+ * @return ::XCV_OK, or ::XCV_EINVAL for a NULL or inconsistent configuration.
+ */
+int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_config *cfg);
+
+/**
+ * @brief Return the queue to its initial state after the device was reset.
+ *
+ * Call xcv_vq_driver_detach_unused() first to get back the buffers still outstanding;
+ * otherwise they are forgotten (and ::XCV_ESTATE is returned, nothing is changed).
+ * Clears the broken state and zeroes the ring memory.
+ *
+ * @return ::XCV_OK or ::XCV_ESTATE when chains are still outstanding.
+ */
+int xcv_vq_driver_reset(struct xcv_vq_driver *q);
+
+/**
+ * @brief Post one chain: @p n_out device-readable elements followed by @p n_in device-writable
+ * elements from @p sg. Writes the descriptors and the available-ring slot but does not publish:
+ * the device sees it only after xcv_vq_driver_publish() or xcv_vq_driver_kick_prepare().
+ *
+ * Uses an indirect table when one is configured and the chain has several elements and either
+ * @c prefer_indirect is set or the ring lacks free descriptors.
+ *
+ * @param q The queue.
+ * @param sg Array of @p n_out + @p n_in elements; copied, the caller keeps ownership of the array.
+ *           Ownership of the buffers passes to the device until the chain is returned.
+ * @param n_out Device-readable elements.
+ * @param n_in Device-writable elements.
+ * @param token Non-NULL caller value returned with the chain.
+ * @return ::XCV_OK; ::XCV_ENOSPC when not enough descriptors are free (nothing is posted);
+ *         ::XCV_EINVAL for a NULL token, an empty chain, a chain longer than the queue or
+ *         writable bytes that overflow 32 bits; ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned n_out,
+                      unsigned n_in, void *token);
+
+/**
+ * @brief Make every chain added since the last publish visible to the device (one release
+ * store of the available index, with cache maintenance once per batch if the port has it).
+ * @return The number of chains published (>= 0) or ::XCV_EBROKEN.
+ */
+int xcv_vq_driver_publish(struct xcv_vq_driver *q);
+
+/**
+ * @brief Publish, then decide whether the device must be notified (EVENT_IDX or NO_NOTIFY).
+ * @return 1 if xcv_vq_driver_notify() should be called, 0 if not, or ::XCV_EBROKEN.
+ */
+int xcv_vq_driver_kick_prepare(struct xcv_vq_driver *q);
+
+/**
+ * @brief Ring the device's doorbell through the port (no decision; see kick_prepare).
+ * @return ::XCV_OK, ::XCV_ENOTSUP without a port, or the port's error.
+ */
+int xcv_vq_driver_notify(struct xcv_vq_driver *q);
+
+/**
+ * @brief kick_prepare followed by notify when needed.
+ * @return 1 if the doorbell was rung, 0 if not needed, or a negative ::xcv_err.
+ */
+int xcv_vq_driver_kick(struct xcv_vq_driver *q);
+
+/**
+ * @brief Take the next chain the device has used.
+ *
+ * @param q The queue.
+ * @param[out] token The token given to xcv_vq_driver_add(); ownership of the buffers returns.
+ * @param[out] len Bytes the device wrote (validated not to exceed the writable bytes posted).
+ * @return ::XCV_OK; ::XCV_EAGAIN when nothing is used; a protocol error (queue now broken) for a
+ *         bad used entry or index; ::XCV_EBROKEN when already broken.
+ */
+int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len);
+
+/**
+ * @brief Ask the device for a notification when more buffers are used, and check for a race.
+ *
+ * With EVENT_IDX this writes used_event once; otherwise it clears NO_INTERRUPT. A notification
+ * arms at most one interrupt: after handling it, drain with get_used and call this again.
+ *
+ * @return 0 when the ring is empty (safe to sleep), 1 when used buffers are already pending
+ *         (drain again), or ::XCV_EBROKEN.
+ */
+int xcv_vq_driver_enable_notify(struct xcv_vq_driver *q);
+
+/**
+ * @brief Ask the device not to notify (a hint; a notification may still arrive).
+ */
+void xcv_vq_driver_disable_notify(struct xcv_vq_driver *q);
+
+/**
+ * @brief After the device was reset (or the queue broke), take back one outstanding chain.
+ *
+ * Call repeatedly until ::XCV_EAGAIN; each returned token is a buffer the device will never
+ * use, and the caller must complete it with an error of its own (e.g. ::XCV_ECANCELED).
+ * Only call when the device no longer accesses the ring (reset done, or the peer is gone).
+ *
+ * @return ::XCV_OK with @p token set, or ::XCV_EAGAIN when none remain.
+ */
+int xcv_vq_driver_detach_unused(struct xcv_vq_driver *q, void **token);
+
+/** @brief The sticky protocol error that broke the queue, or 0 when healthy. */
+int xcv_vq_driver_broken(const struct xcv_vq_driver *q);
+
+/** @brief Number of free ring descriptors. */
+unsigned xcv_vq_driver_num_free(const struct xcv_vq_driver *q);
+
+/** @brief Number of chains posted and not yet returned. */
+unsigned xcv_vq_driver_in_flight(const struct xcv_vq_driver *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XCVIRTIO_VQ_DRIVER_H */

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Split virtqueue, device role.
+ *
+ * Shared-memory ownership (virtio 1.2, 2.7): the driver writes the descriptor table, the
+ * available ring and used_event; this side writes only the used ring and avail_event. Every
+ * field the driver wrote is read exactly once into a local variable, validated, and only the
+ * local copy is used afterwards, so a driver rewriting the ring concurrently cannot make a
+ * checked value differ from the used one. All work is bounded: a chain visits at most
+ * max_chain segments plus one indirect pointer, and process() pops at most its budget.
+ */
+#include "xcvirtio/error.h"
+#include "xcvirtio/virtio.h"
+#include "xcvirtio/vq_device.h"
+
+#include "../common/shm.h"
+#include "ring.h"
+
+/* A descriptor copied out of shared memory. */
+struct dev_desc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t flags;
+    uint16_t next;
+};
+
+static int dev_break(struct xcv_vq_device *q, int err)
+{
+    if (q->broken == 0) {
+        q->broken = err;
+        xcv_report(q->port, XCV_LOG_ERROR, "vq device broken", q->queue_index, err);
+    }
+    return err;
+}
+
+void xcv_vq_device_reset(struct xcv_vq_device *q)
+{
+    if (q == NULL)
+        return;
+    for (uint32_t i = 0; i < q->num; i++) {
+        q->slots[i].in_len = 0;
+        q->slots[i].busy = 0;
+    }
+    q->broken = 0;
+    q->last_avail = 0;
+    q->avail_seen = 0;
+    q->used_idx = 0;
+    q->used_pub = 0;
+    q->signalled = 0;
+    q->in_flight = 0;
+}
+
+static int dev_map_area(const struct xcv_memmap *m, uint64_t bus, size_t len, uint64_t align,
+                        void **local)
+{
+    if ((bus & (align - 1u)) != 0u)
+        return XCV_EPROTO_LAYOUT;
+    return xcv_memmap_translate(m, bus, len, local);
+}
+
+int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg)
+{
+    if (q == NULL || cfg == NULL || cfg->mem == NULL || cfg->mem->windows == NULL ||
+        cfg->mem->count == 0u || cfg->slots == NULL)
+        return XCV_EINVAL;
+    if (!xcv_is_pow2(cfg->num) || cfg->num > XCV_VRING_MAX_NUM || cfg->max_chain > cfg->num)
+        return XCV_EINVAL;
+    if (cfg->port != NULL && cfg->port->ops == NULL)
+        return XCV_EINVAL;
+
+    /* Ring placement comes from the driver: alignment per virtio 1.2, 2.7 (16, 2, 4). */
+    void *desc;
+    void *avail;
+    void *used;
+    int r = dev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &desc);
+    if (r == XCV_OK)
+        r = dev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_AVAIL_BYTES(cfg->num), 2u, &avail);
+    if (r == XCV_OK)
+        r = dev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_USED_BYTES(cfg->num), 4u, &used);
+    if (r != XCV_OK)
+        return r;
+
+    q->desc = (const uint8_t *)desc;
+    q->avail = (const uint8_t *)avail;
+    q->used = (uint8_t *)used;
+    q->mem = cfg->mem;
+    q->slots = cfg->slots;
+    q->port = cfg->port;
+    q->doorbell = cfg->doorbell;
+    q->num = cfg->num;
+    q->mask = (uint16_t)(cfg->num - 1u);
+    q->max_chain = cfg->max_chain != 0u ? cfg->max_chain : cfg->num;
+    q->queue_index = cfg->queue_index;
+    q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
+    q->indirect = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
+    xcv_vq_device_reset(q);
+    return XCV_OK;
+}
+
+/* Copy one descriptor out of a table (ring or indirect) in a single fetch. */
+static inline void dev_read_desc(const uint8_t *table, uint32_t i, struct dev_desc *d)
+{
+    uint8_t raw[XCV_VRING_DESC_SIZE];
+    /* Descriptor: driver-written; copied once, then only the copy is decoded and used. */
+    xcv_memcpy(raw, table + (size_t)i * XCV_VRING_DESC_SIZE, sizeof(raw));
+    d->addr = xcv_le64_load(raw + XCV_DESC_ADDR);
+    d->len = xcv_le32_load(raw + XCV_DESC_LEN);
+    d->flags = xcv_le16_load(raw + XCV_DESC_FLAGS);
+    d->next = xcv_le16_load(raw + XCV_DESC_NEXT);
+}
+
+/* Walk and validate the chain at @head into @c. Returns 0 or a protocol error. */
+static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
+{
+    const uint8_t *table = q->desc;
+    uint32_t table_len = q->num;
+    uint32_t idx = head;
+    bool in_indirect = false;
+    uint16_t nseg = 0;
+    uint16_t n_in = 0;
+    uint64_t out_len = 0;
+    uint64_t in_len = 0;
+
+    for (;;) {
+        struct dev_desc d;
+        dev_read_desc(table, idx, &d);
+
+        if (d.flags & XCV_VRING_DESC_F_INDIRECT) {
+            if (!q->indirect)
+                return XCV_EPROTO_FEATURE;
+            if (in_indirect || (d.flags & XCV_VRING_DESC_F_NEXT))
+                return XCV_EPROTO_INDIRECT;
+            if (d.len == 0u || (d.len % XCV_VRING_DESC_SIZE) != 0u)
+                return XCV_EPROTO_INDIRECT_LEN;
+            void *t;
+            int r = xcv_memmap_translate(q->mem, d.addr, d.len, &t);
+            if (r != XCV_OK)
+                return r;
+            xcv_cache_invalidate(q->port, t, d.len);
+            table = (const uint8_t *)t;
+            table_len = d.len / XCV_VRING_DESC_SIZE;
+            idx = 0;
+            in_indirect = true;
+            continue;
+        }
+
+        if (nseg >= q->max_chain)
+            return XCV_EPROTO_CHAIN_LEN; /* also the bound that ends any loop */
+        void *p;
+        int r = xcv_memmap_translate(q->mem, d.addr, d.len, &p);
+        if (r != XCV_OK)
+            return r;
+        if (d.flags & XCV_VRING_DESC_F_WRITE) {
+            in_len += d.len;
+            n_in++;
+        } else {
+            if (n_in != 0u)
+                return XCV_EPROTO_WRITE_ORDER;
+            out_len += d.len;
+        }
+        if (in_len > UINT32_MAX || out_len > UINT32_MAX)
+            return XCV_EPROTO_OVERFLOW;
+        c->iov[nseg].base = p;
+        c->iov[nseg].len = d.len;
+        nseg++;
+
+        if (!(d.flags & XCV_VRING_DESC_F_NEXT))
+            break;
+        if (d.next >= table_len)
+            return XCV_EPROTO_NEXT;
+        idx = d.next;
+    }
+
+    c->head = head;
+    c->n_out = (uint16_t)(nseg - n_in);
+    c->n_in = n_in;
+    c->out_len = (uint32_t)out_len;
+    c->in_len = (uint32_t)in_len;
+    return XCV_OK;
+}
+
+/* Read the driver's avail index once and check that it moved by no more than the ring size. */
+static int dev_refresh_avail(struct xcv_vq_device *q, uint16_t *idx)
+{
+    xcv_cache_invalidate(q->port, q->avail, 4u);
+    /* avail->idx: driver-written; acquire orders the slot and descriptor reads after it. */
+    uint16_t v = xcv_shm_load_acquire16(q->avail + XCV_AVAIL_IDX);
+    if ((uint16_t)(v - q->last_avail) > q->num)
+        return dev_break(q, XCV_EPROTO_AVAIL_IDX);
+    *idx = v;
+    return XCV_OK;
+}
+
+int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
+{
+    if (q == NULL || chain == NULL || chain->iov == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (chain->cap < q->max_chain)
+        return XCV_EINVAL;
+    if (q->last_avail == q->avail_seen) {
+        uint16_t idx;
+        int r = dev_refresh_avail(q, &idx);
+        if (r < 0)
+            return r;
+        if (idx == q->last_avail)
+            return XCV_EAGAIN;
+        q->avail_seen = idx;
+        /* Once per batch: the new slots and the table they point into. */
+        xcv_cache_invalidate(q->port, q->avail, XCV_VRING_AVAIL_BYTES(q->num));
+        xcv_cache_invalidate(q->port, q->desc, XCV_VRING_DESC_BYTES(q->num));
+    }
+    /* Avail slot: driver-written before the index we acquired; read once. */
+    uint16_t head = xcv_le16_load(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
+    if (head >= q->num || q->slots[head].busy)
+        return dev_break(q, XCV_EPROTO_HEAD);
+    int r = dev_walk(q, head, chain);
+    if (r != XCV_OK)
+        return dev_break(q, r);
+    q->slots[head].busy = 1;
+    q->slots[head].in_len = chain->in_len;
+    q->in_flight++;
+    q->last_avail++;
+    return XCV_OK;
+}
+
+int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (head >= q->num || !q->slots[head].busy || len > q->slots[head].in_len)
+        return XCV_EINVAL;
+    /* Used entry: device-written; the driver reads it only after the used index release. */
+    uint8_t *e = q->used + XCV_USED_RING(q->used_idx & q->mask);
+    xcv_le32_store(e, head);
+    xcv_le32_store(e + 4, len);
+    q->slots[head].busy = 0;
+    q->in_flight--;
+    q->used_idx++;
+    return XCV_OK;
+}
+
+int xcv_vq_device_publish(struct xcv_vq_device *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    uint16_t n = (uint16_t)(q->used_idx - q->used_pub);
+    if (n == 0u)
+        return 0;
+    xcv_cache_clean(q->port, q->used + XCV_USED_RING(0), (size_t)8u * q->num);
+    /* used->idx: device-written; release orders the entry writes before it. */
+    xcv_shm_store_release16(q->used + XCV_USED_IDX, q->used_idx);
+    xcv_cache_clean(q->port, q->used, 4u);
+    q->used_pub = q->used_idx;
+    return n;
+}
+
+int xcv_vq_device_should_notify(struct xcv_vq_device *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    uint16_t old_idx = q->signalled;
+    uint16_t new_idx = q->used_pub;
+    q->signalled = new_idx;
+    if (old_idx == new_idx)
+        return 0;
+    /* Full barrier: publish the index before reading the driver's suppression state. */
+    xcv_shm_fence();
+    if (q->event_idx) {
+        size_t off = XCV_AVAIL_USED_EVENT(q->num);
+        xcv_cache_invalidate(q->port, q->avail + off, 2u);
+        /* used_event: driver-written, read once; any value is safe to act on. */
+        uint16_t ev = xcv_shm_load_relaxed16(q->avail + off);
+        return xcv_vring_need_event(ev, new_idx, old_idx) ? 1 : 0;
+    }
+    xcv_cache_invalidate(q->port, q->avail, 2u);
+    /* avail->flags: driver-written, read once; only NO_INTERRUPT is meaningful. */
+    uint16_t flags = xcv_shm_load_relaxed16(q->avail + XCV_AVAIL_FLAGS);
+    return (flags & XCV_VRING_AVAIL_F_NO_INTERRUPT) ? 0 : 1;
+}
+
+int xcv_vq_device_flush(struct xcv_vq_device *q)
+{
+    int r = xcv_vq_device_publish(q);
+    if (r < 0)
+        return r;
+    r = xcv_vq_device_should_notify(q);
+    if (r <= 0)
+        return r;
+    if (q->port != NULL && q->port->ops->notify != NULL) {
+        int nr = q->port->ops->notify(q->port->ctx, q->doorbell);
+        if (nr < 0)
+            return nr;
+    }
+    return 1;
+}
+
+int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_chain *scratch,
+                          xcv_vq_chain_fn fn, void *ctx)
+{
+    if (q == NULL || scratch == NULL || fn == NULL)
+        return XCV_EINVAL;
+    int err = 0;
+    unsigned done = 0;
+    while (done < budget) {
+        int r = xcv_vq_device_pop(q, scratch);
+        if (r == XCV_EAGAIN)
+            break;
+        if (r < 0) {
+            err = r;
+            break;
+        }
+        done++;
+        uint32_t written = 0;
+        int hr = fn(ctx, scratch, &written);
+        if (hr == 1)
+            continue; /* the handler owns the chain now and pushes it later */
+        if (hr < 0) {
+            (void)xcv_vq_device_push(q, scratch->head, 0);
+            err = hr;
+            break;
+        }
+        if (hr != 0 || written > scratch->in_len) {
+            /* A handler bug: still complete the chain so the driver gets it back. */
+            (void)xcv_vq_device_push(q, scratch->head, 0);
+            err = XCV_EINVAL;
+            break;
+        }
+        r = xcv_vq_device_push(q, scratch->head, written);
+        if (r < 0) {
+            err = r;
+            break;
+        }
+    }
+    int fr = xcv_vq_device_flush(q);
+    if (err != 0)
+        return err;
+    if (fr < 0 && fr != XCV_EBROKEN)
+        return fr;
+    return (int)done;
+}
+
+int xcv_vq_device_enable_notify(struct xcv_vq_device *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (q->event_idx) {
+        /* avail_event: device-written, read by the driver when deciding to notify. */
+        size_t off = XCV_USED_AVAIL_EVENT(q->num);
+        xcv_shm_store_relaxed16(q->used + off, q->last_avail);
+        xcv_cache_clean(q->port, q->used + off, 2u);
+    } else {
+        /* used->flags: device-written; NO_NOTIFY is the only flag. */
+        xcv_shm_store_relaxed16(q->used + XCV_USED_FLAGS, 0);
+        xcv_cache_clean(q->port, q->used, 2u);
+    }
+    /* Full barrier: the request must be visible before we look for work that raced it. */
+    xcv_shm_fence();
+    uint16_t idx;
+    int r = dev_refresh_avail(q, &idx);
+    if (r < 0)
+        return r;
+    return idx != q->last_avail ? 1 : 0;
+}
+
+void xcv_vq_device_disable_notify(struct xcv_vq_device *q)
+{
+    if (q == NULL || q->broken != 0)
+        return;
+    if (q->event_idx) {
+        /* An event index just behind the consumer is not crossed again for ~64K entries. */
+        size_t off = XCV_USED_AVAIL_EVENT(q->num);
+        xcv_shm_store_relaxed16(q->used + off, (uint16_t)(q->last_avail - 1u));
+        xcv_cache_clean(q->port, q->used + off, 2u);
+    } else {
+        xcv_shm_store_relaxed16(q->used + XCV_USED_FLAGS, XCV_VRING_USED_F_NO_NOTIFY);
+        xcv_cache_clean(q->port, q->used, 2u);
+    }
+}
+
+int xcv_vq_device_broken(const struct xcv_vq_device *q)
+{
+    return q != NULL ? q->broken : XCV_EINVAL;
+}
+
+unsigned xcv_vq_device_in_flight(const struct xcv_vq_device *q)
+{
+    return q != NULL ? q->in_flight : 0u;
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Split virtqueue, driver role.
+ *
+ * Shared-memory ownership (virtio 1.2, 2.7): this side is the only writer of the descriptor
+ * table, the available ring and used_event; the device is the only writer of the used ring and
+ * avail_event. Reclaiming never reads the descriptor table: the private slot array is the
+ * truth about what was posted, and everything read from the used ring is validated against it.
+ */
+#include "xcvirtio/error.h"
+#include "xcvirtio/virtio.h"
+#include "xcvirtio/vq_driver.h"
+
+#include "../common/shm.h"
+#include "ring.h"
+
+static int drv_break(struct xcv_vq_driver *q, int err)
+{
+    if (q->broken == 0) {
+        q->broken = err;
+        xcv_report(q->port, XCV_LOG_ERROR, "vq driver broken", q->queue_index, err);
+    }
+    return err;
+}
+
+static size_t drv_ring_bytes(const struct xcv_vq_driver *q)
+{
+    return (size_t)(q->used - q->desc) + XCV_VRING_USED_BYTES(q->num);
+}
+
+/* Bring every private field and the shared ring to the freshly-initialised state. */
+static void drv_restart(struct xcv_vq_driver *q)
+{
+    /* The device is not live yet (init) or has been reset: this side may write every area. */
+    xcv_memset(q->desc, 0, drv_ring_bytes(q));
+    xcv_cache_clean(q->port, q->desc, drv_ring_bytes(q));
+    for (uint32_t i = 0; i < q->num; i++) {
+        q->slots[i].token = NULL;
+        q->slots[i].wlen = 0;
+        q->slots[i].next = (uint16_t)(i + 1u); /* the last link is never followed */
+        q->slots[i].last = 0;
+        q->slots[i].ndesc = 0;
+    }
+    q->broken = 0;
+    q->free_head = 0;
+    q->num_free = q->num;
+    q->avail_idx = 0;
+    q->avail_pub = 0;
+    q->avail_kicked = 0;
+    q->last_used = 0;
+    q->used_seen = 0;
+    q->in_flight = 0;
+    q->detach_cursor = 0;
+    q->avail_flags = 0;
+    q->notify_enabled = true;
+}
+
+int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_config *cfg)
+{
+    if (q == NULL || cfg == NULL || cfg->ring == NULL || cfg->slots == NULL)
+        return XCV_EINVAL;
+    const struct xcv_vring_layout *r = cfg->ring;
+    if (!xcv_is_pow2(r->num) || r->num > XCV_VRING_MAX_NUM || r->desc == NULL ||
+        r->avail == NULL || r->used == NULL)
+        return XCV_EINVAL;
+    if ((uint8_t *)r->avail != (uint8_t *)r->desc + XCV_VRING_AVAIL_OFFSET(r->num) ||
+        (uint8_t *)r->used < (uint8_t *)r->avail + XCV_VRING_AVAIL_BYTES(r->num))
+        return XCV_EINVAL;
+    if (cfg->indirect_local != NULL &&
+        (cfg->indirect_max < 2u || ((uintptr_t)cfg->indirect_local & 15u) != 0u))
+        return XCV_EINVAL;
+    if (cfg->port != NULL && cfg->port->ops == NULL)
+        return XCV_EINVAL;
+
+    q->desc = (uint8_t *)r->desc;
+    q->avail = (uint8_t *)r->avail;
+    q->used = (uint8_t *)r->used;
+    q->slots = cfg->slots;
+    q->port = cfg->port;
+    q->doorbell = cfg->doorbell;
+    q->num = r->num;
+    q->mask = (uint16_t)(r->num - 1u);
+    q->queue_index = cfg->queue_index;
+    q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
+    q->indirect = cfg->indirect_local != NULL &&
+                  (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
+    q->ind_local = q->indirect ? (uint8_t *)cfg->indirect_local : NULL;
+    q->ind_bus = q->indirect ? cfg->indirect_bus : 0u;
+    q->ind_max = q->indirect ? cfg->indirect_max : 0u;
+    q->prefer_indirect = q->indirect && cfg->prefer_indirect;
+    drv_restart(q);
+    return XCV_OK;
+}
+
+int xcv_vq_driver_reset(struct xcv_vq_driver *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->in_flight != 0u)
+        return XCV_ESTATE;
+    drv_restart(q);
+    return XCV_OK;
+}
+
+/* Write one descriptor. The table is driver-written only; the device reads an entry after the
+ * release store of the avail index that covers it, so plain stores suffice. */
+static inline void drv_write_desc(uint8_t *d, uint64_t addr, uint32_t len, uint16_t flags,
+                                  uint16_t next)
+{
+    xcv_le64_store(d + XCV_DESC_ADDR, addr);
+    xcv_le32_store(d + XCV_DESC_LEN, len);
+    xcv_le16_store(d + XCV_DESC_FLAGS, flags);
+    xcv_le16_store(d + XCV_DESC_NEXT, next);
+}
+
+int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned n_out,
+                      unsigned n_in, void *token)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    unsigned n = n_out + n_in;
+    if (sg == NULL || token == NULL || n == 0u || n < n_out || n > q->num)
+        return XCV_EINVAL;
+
+    uint64_t wlen = 0;
+    for (unsigned i = n_out; i < n; i++)
+        wlen += sg[i].len;
+    if (wlen > UINT32_MAX)
+        return XCV_EINVAL;
+
+    bool use_ind = q->indirect && n > 1u && n <= q->ind_max &&
+                   (q->prefer_indirect || n > q->num_free);
+    unsigned needed = use_ind ? 1u : n;
+    if (needed > q->num_free)
+        return XCV_ENOSPC;
+
+    uint16_t head = q->free_head;
+    uint16_t last;
+    if (use_ind) {
+        size_t off = (size_t)head * q->ind_max * XCV_VRING_DESC_SIZE;
+        uint8_t *table = q->ind_local + off;
+        /* Indirect table of this head: written only by this side, and only while the head is
+         * free, i.e. while the device has no reference to it. */
+        for (unsigned i = 0; i < n; i++) {
+            uint16_t flags = (uint16_t)((i >= n_out ? XCV_VRING_DESC_F_WRITE : 0u) |
+                                        (i + 1u < n ? XCV_VRING_DESC_F_NEXT : 0u));
+            drv_write_desc(table + (size_t)i * XCV_VRING_DESC_SIZE, sg[i].addr, sg[i].len, flags,
+                           (uint16_t)(i + 1u < n ? i + 1u : 0u));
+        }
+        xcv_cache_clean(q->port, table, (size_t)n * XCV_VRING_DESC_SIZE);
+        drv_write_desc(q->desc + (size_t)head * XCV_VRING_DESC_SIZE, q->ind_bus + off,
+                       (uint32_t)(n * XCV_VRING_DESC_SIZE), XCV_VRING_DESC_F_INDIRECT, 0);
+        last = head;
+        q->free_head = q->slots[head].next;
+    } else {
+        /* A chain is the first n entries of the free list; its shadow links are the list's. */
+        uint16_t idx = head;
+        last = head;
+        for (unsigned i = 0; i < n; i++) {
+            bool more = i + 1u < n;
+            uint16_t flags = (uint16_t)((i >= n_out ? XCV_VRING_DESC_F_WRITE : 0u) |
+                                        (more ? XCV_VRING_DESC_F_NEXT : 0u));
+            drv_write_desc(q->desc + (size_t)idx * XCV_VRING_DESC_SIZE, sg[i].addr, sg[i].len,
+                           flags, more ? q->slots[idx].next : 0u);
+            last = idx;
+            idx = q->slots[idx].next;
+        }
+        q->free_head = idx;
+    }
+
+    q->slots[head].token = token;
+    q->slots[head].wlen = (uint32_t)wlen;
+    q->slots[head].last = last;
+    q->slots[head].ndesc = (uint16_t)needed;
+    /* Avail ring slot: driver-written; the device reads it only after the avail index store. */
+    xcv_le16_store(q->avail + XCV_AVAIL_RING(q->avail_idx & q->mask), head);
+    q->avail_idx++;
+    q->num_free = (uint16_t)(q->num_free - needed);
+    q->in_flight++;
+    return XCV_OK;
+}
+
+int xcv_vq_driver_publish(struct xcv_vq_driver *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    uint16_t n = (uint16_t)(q->avail_idx - q->avail_pub);
+    if (n == 0u)
+        return 0;
+    /* Once per batch: write back the table and the ring slots before the index is seen. */
+    xcv_cache_clean(q->port, q->desc, XCV_VRING_DESC_BYTES(q->num) + XCV_VRING_AVAIL_BYTES(q->num));
+    /* avail->idx: driver-written; release orders every descriptor and slot write before it. */
+    xcv_shm_store_release16(q->avail + XCV_AVAIL_IDX, q->avail_idx);
+    xcv_cache_clean(q->port, q->avail, 4u);
+    q->avail_pub = q->avail_idx;
+    return n;
+}
+
+int xcv_vq_driver_kick_prepare(struct xcv_vq_driver *q)
+{
+    int r = xcv_vq_driver_publish(q);
+    if (r < 0)
+        return r;
+    uint16_t old_idx = q->avail_kicked;
+    uint16_t new_idx = q->avail_pub;
+    q->avail_kicked = new_idx;
+    if (old_idx == new_idx)
+        return 0;
+    /* Full barrier: the index store must be visible before we read the device's suppression
+     * state, or both sides could decide that the other one will act. */
+    xcv_shm_fence();
+    if (q->event_idx) {
+        size_t off = XCV_USED_AVAIL_EVENT(q->num);
+        xcv_cache_invalidate(q->port, q->used + off, 2u);
+        /* avail_event: device-written, read once; any value is safe to act on. */
+        uint16_t ev = xcv_shm_load_relaxed16(q->used + off);
+        return xcv_vring_need_event(ev, new_idx, old_idx) ? 1 : 0;
+    }
+    xcv_cache_invalidate(q->port, q->used, 2u);
+    /* used->flags: device-written, read once; only the NO_NOTIFY bit is meaningful. */
+    uint16_t flags = xcv_shm_load_relaxed16(q->used + XCV_USED_FLAGS);
+    return (flags & XCV_VRING_USED_F_NO_NOTIFY) ? 0 : 1;
+}
+
+int xcv_vq_driver_notify(struct xcv_vq_driver *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->port == NULL || q->port->ops->notify == NULL)
+        return XCV_ENOTSUP;
+    return q->port->ops->notify(q->port->ctx, q->doorbell);
+}
+
+int xcv_vq_driver_kick(struct xcv_vq_driver *q)
+{
+    int r = xcv_vq_driver_kick_prepare(q);
+    if (r <= 0)
+        return r;
+    if (q->port != NULL && q->port->ops->notify != NULL) {
+        int nr = q->port->ops->notify(q->port->ctx, q->doorbell);
+        if (nr < 0)
+            return nr;
+    }
+    return 1;
+}
+
+/* Read the device's used index once and check it against what can legitimately be used. */
+static int drv_refresh_used(struct xcv_vq_driver *q, uint16_t *idx)
+{
+    xcv_cache_invalidate(q->port, q->used, 4u);
+    /* used->idx: device-written; acquire orders the entry reads after it. */
+    uint16_t v = xcv_shm_load_acquire16(q->used + XCV_USED_IDX);
+    if ((uint16_t)(v - q->last_used) > q->in_flight)
+        return drv_break(q, XCV_EPROTO_USED_IDX);
+    *idx = v;
+    return XCV_OK;
+}
+
+static void drv_reclaim(struct xcv_vq_driver *q, uint16_t head)
+{
+    struct xcv_vq_drv_slot *s = &q->slots[head];
+    q->slots[s->last].next = q->free_head;
+    q->free_head = head;
+    q->num_free = (uint16_t)(q->num_free + s->ndesc);
+    s->token = NULL;
+    q->in_flight--;
+}
+
+int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
+{
+    if (q == NULL || token == NULL || len == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (q->last_used == q->used_seen) {
+        uint16_t idx;
+        int r = drv_refresh_used(q, &idx);
+        if (r < 0)
+            return r;
+        if (idx == q->last_used)
+            return XCV_EAGAIN;
+        q->used_seen = idx;
+        xcv_cache_invalidate(q->port, q->used + XCV_USED_RING(0), (size_t)8u * q->num);
+    }
+    /* Used entry: device-written before the used index we acquired; read each field once. */
+    const uint8_t *e = q->used + XCV_USED_RING(q->last_used & q->mask);
+    uint32_t id = xcv_le32_load(e);
+    uint32_t used_len = xcv_le32_load(e + 4);
+    if (id >= q->num || q->slots[id].token == NULL)
+        return drv_break(q, XCV_EPROTO_USED_ID);
+    if (used_len > q->slots[id].wlen)
+        return drv_break(q, XCV_EPROTO_USED_LEN);
+    *token = q->slots[id].token;
+    *len = used_len;
+    drv_reclaim(q, (uint16_t)id);
+    q->last_used++;
+    return XCV_OK;
+}
+
+int xcv_vq_driver_enable_notify(struct xcv_vq_driver *q)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    q->notify_enabled = true;
+    if (q->event_idx) {
+        /* used_event: driver-written, read by the device when deciding to notify. */
+        size_t off = XCV_AVAIL_USED_EVENT(q->num);
+        xcv_shm_store_relaxed16(q->avail + off, q->last_used);
+        xcv_cache_clean(q->port, q->avail + off, 2u);
+    } else {
+        q->avail_flags = (uint16_t)(q->avail_flags & ~XCV_VRING_AVAIL_F_NO_INTERRUPT);
+        xcv_shm_store_relaxed16(q->avail + XCV_AVAIL_FLAGS, q->avail_flags);
+        xcv_cache_clean(q->port, q->avail, 2u);
+    }
+    /* Full barrier: the request must be visible before we look for work that raced it. */
+    xcv_shm_fence();
+    uint16_t idx;
+    int r = drv_refresh_used(q, &idx);
+    if (r < 0)
+        return r;
+    return idx != q->last_used ? 1 : 0;
+}
+
+void xcv_vq_driver_disable_notify(struct xcv_vq_driver *q)
+{
+    if (q == NULL || q->broken != 0)
+        return;
+    q->notify_enabled = false;
+    if (q->event_idx) {
+        /* An event index just behind the consumer is not crossed again for ~64K entries. */
+        size_t off = XCV_AVAIL_USED_EVENT(q->num);
+        xcv_shm_store_relaxed16(q->avail + off, (uint16_t)(q->last_used - 1u));
+        xcv_cache_clean(q->port, q->avail + off, 2u);
+    } else {
+        q->avail_flags = (uint16_t)(q->avail_flags | XCV_VRING_AVAIL_F_NO_INTERRUPT);
+        xcv_shm_store_relaxed16(q->avail + XCV_AVAIL_FLAGS, q->avail_flags);
+        xcv_cache_clean(q->port, q->avail, 2u);
+    }
+}
+
+int xcv_vq_driver_detach_unused(struct xcv_vq_driver *q, void **token)
+{
+    if (q == NULL || token == NULL)
+        return XCV_EINVAL;
+    for (uint32_t n = 0; n < q->num && q->in_flight != 0u; n++) {
+        uint16_t i = q->detach_cursor;
+        q->detach_cursor = (uint16_t)((i + 1u) & q->mask);
+        if (q->slots[i].token != NULL) {
+            *token = q->slots[i].token;
+            drv_reclaim(q, i);
+            return XCV_OK;
+        }
+    }
+    return XCV_EAGAIN;
+}
+
+int xcv_vq_driver_broken(const struct xcv_vq_driver *q)
+{
+    return q != NULL ? q->broken : XCV_EINVAL;
+}
+
+unsigned xcv_vq_driver_num_free(const struct xcv_vq_driver *q)
+{
+    return q != NULL ? q->num_free : 0u;
+}
+
+unsigned xcv_vq_driver_in_flight(const struct xcv_vq_driver *q)
+{
+    return q != NULL ? q->in_flight : 0u;
+}
