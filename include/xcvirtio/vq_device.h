@@ -157,7 +157,8 @@ int xcv_vq_device_should_notify(struct xcv_vq_device *q);
 
 /**
  * @brief Publish, decide, and ring the driver's doorbell through the port when needed.
- * @return 1 if notified, 0 if not needed, or a negative ::xcv_err.
+ * @return 1 if notified, 0 if not needed, ::XCV_ENOTSUP when a notification is needed but
+ *         the queue has no port, or another negative ::xcv_err.
  */
 int xcv_vq_device_flush(struct xcv_vq_device *q);
 
@@ -172,6 +173,10 @@ typedef int (*xcv_vq_chain_fn)(void *ctx, const struct xcv_chain *chain, uint32_
 
 /**
  * @brief Pop up to @p budget chains, hand each to @p fn, push the results, then flush once.
+ *
+ * When the ring runs dry within the budget, driver notifications are re-enabled (and a kick
+ * that raced that is caught), so a caller driven by notifications needs nothing else. When the
+ * budget runs out first, more chains may be pending: call again (no notification will come).
  *
  * The budget bounds the work per call, so a driver that floods the ring cannot starve the
  * caller. @p scratch provides the iov storage reused for each chain.

@@ -182,7 +182,8 @@ int xcv_vq_driver_notify(struct xcv_vq_driver *q);
 
 /**
  * @brief kick_prepare followed by notify when needed.
- * @return 1 if the doorbell was rung, 0 if not needed, or a negative ::xcv_err.
+ * @return 1 if the doorbell was rung, 0 if not needed, ::XCV_ENOTSUP when one is needed but
+ *         the queue has no port, or another negative ::xcv_err.
  */
 int xcv_vq_driver_kick(struct xcv_vq_driver *q);
 

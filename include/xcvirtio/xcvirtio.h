@@ -9,8 +9,13 @@
 #ifndef XCVIRTIO_XCVIRTIO_H
 #define XCVIRTIO_XCVIRTIO_H
 
+#include "xcvirtio/channel.h"
 #include "xcvirtio/error.h"
+#include "xcvirtio/msg.h"
+#include "xcvirtio/pool.h"
 #include "xcvirtio/port.h"
+#include "xcvirtio/vdev.h"
+#include "xcvirtio/vdrv.h"
 #include "xcvirtio/virtio.h"
 #include "xcvirtio/vq_device.h"
 #include "xcvirtio/vq_driver.h"

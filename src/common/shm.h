@@ -13,6 +13,7 @@
 #define XCV_SRC_COMMON_SHM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,23 @@ static inline void xcv_shm_store_relaxed16(void *p, uint16_t v)
     v = __builtin_bswap16(v);
 #endif
     atomic_store_explicit((_Atomic uint16_t *)p, v, memory_order_relaxed);
+}
+
+static inline uint32_t xcv_shm_load_acquire32(const void *p)
+{
+    uint32_t v = atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_acquire);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+static inline void xcv_shm_store_release32(void *p, uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    atomic_store_explicit((_Atomic uint32_t *)p, v, memory_order_release);
 }
 
 static inline void xcv_shm_fence(void)

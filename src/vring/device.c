@@ -294,12 +294,10 @@ int xcv_vq_device_flush(struct xcv_vq_device *q)
     r = xcv_vq_device_should_notify(q);
     if (r <= 0)
         return r;
-    if (q->port != NULL && q->port->ops->notify != NULL) {
-        int nr = q->port->ops->notify(q->port->ctx, q->doorbell);
-        if (nr < 0)
-            return nr;
-    }
-    return 1;
+    if (q->port == NULL || q->port->ops->notify == NULL)
+        return XCV_ENOTSUP;
+    int nr = q->port->ops->notify(q->port->ctx, q->doorbell);
+    return nr < 0 ? nr : 1;
 }
 
 int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_chain *scratch,
@@ -311,8 +309,15 @@ int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_c
     unsigned done = 0;
     while (done < budget) {
         int r = xcv_vq_device_pop(q, scratch);
-        if (r == XCV_EAGAIN)
+        if (r == XCV_EAGAIN) {
+            /* Drained: re-arm the driver's notification, then catch a kick that raced it. */
+            r = xcv_vq_device_enable_notify(q);
+            if (r == 1)
+                continue;
+            if (r < 0)
+                err = r;
             break;
+        }
         if (r < 0) {
             err = r;
             break;

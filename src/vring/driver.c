@@ -240,12 +240,8 @@ int xcv_vq_driver_kick(struct xcv_vq_driver *q)
     int r = xcv_vq_driver_kick_prepare(q);
     if (r <= 0)
         return r;
-    if (q->port != NULL && q->port->ops->notify != NULL) {
-        int nr = q->port->ops->notify(q->port->ctx, q->doorbell);
-        if (nr < 0)
-            return nr;
-    }
-    return 1;
+    int nr = xcv_vq_driver_notify(q);
+    return nr < 0 ? nr : 1;
 }
 
 /* Read the device's used index once and check it against what can legitimately be used. */

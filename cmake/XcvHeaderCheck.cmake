@@ -1,0 +1,30 @@
+# Every public header must compile on its own, twice in a row (include guard), as strict ISO C11
+# with the library's warnings. Builds the object library xcv_header_check (part of 'all').
+
+function(xcv_add_header_check)
+  file(GLOB _headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/xcvirtio/*.h")
+  set(_sources "")
+  foreach(_h IN LISTS _headers)
+    get_filename_component(_name "${_h}" NAME_WE)
+    set(_src "${CMAKE_CURRENT_BINARY_DIR}/header_check/${_name}.c")
+    set(_text "#include \"xcvirtio/${_name}.h\"\n#include \"xcvirtio/${_name}.h\"\n")
+    string(APPEND _text "typedef int xcv_header_check_${_name};\n")
+    set(_old "")
+    if(EXISTS "${_src}")
+      file(READ "${_src}" _old)
+    endif()
+    if(NOT _old STREQUAL _text)
+      file(WRITE "${_src}" "${_text}")
+    endif()
+    list(APPEND _sources "${_src}")
+  endforeach()
+  if(NOT _sources)
+    return()
+  endif()
+  add_library(xcv_header_check OBJECT ${_sources})
+  target_link_libraries(xcv_header_check PRIVATE xcvirtio::xcvirtio)
+  set_target_properties(xcv_header_check PROPERTIES C_STANDARD 11 C_EXTENSIONS OFF)
+  target_compile_options(xcv_header_check PRIVATE
+    -Wall -Wextra -Werror -pedantic -Wconversion -Wsign-conversion -Wshadow -Wstrict-prototypes
+    -Wmissing-prototypes -Wvla -Wunused-function)
+endfunction()

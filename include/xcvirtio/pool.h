@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file pool.h
+ * @brief A buffer pool over a region of a shared window, for driver-side data buffers.
+ *
+ * Fixed-size buffers carved from the region; the free list lives in caller-provided private
+ * memory (never in the shared window, so the peer cannot corrupt it). Buffers are handed out
+ * as local pointers for zero-copy use (build a packet in place, then post its bus address),
+ * with copy helpers for convenience. The pool is private to the driver role; it does not
+ * synchronise: one thread at a time, or the caller's lock.
+ */
+#ifndef XCVIRTIO_POOL_H
+#define XCVIRTIO_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xcvirtio/window.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief A pool. Caller-allocated; fields are private. */
+struct xcv_pool {
+    struct xcv_window region; /**< @private */
+    uint32_t *free_list;      /**< @private stack of free buffer indices */
+    uint32_t buf_size;        /**< @private */
+    uint32_t count;           /**< @private */
+    uint32_t nfree;           /**< @private */
+};
+
+/** @brief Buffers of @p buf_size bytes that fit in @p region_size bytes. */
+#define XCV_POOL_COUNT(region_size, buf_size) ((uint32_t)((region_size) / (buf_size)))
+
+/**
+ * @brief Carve @p region into buffers of @p buf_size bytes.
+ * @param pool Caller-owned pool.
+ * @param region The region (a window or a part of one; its memory stays caller-owned).
+ * @param buf_size Buffer size (>= 16, multiple of 16).
+ * @param free_list Private storage of ::XCV_POOL_COUNT(region->size, buf_size) entries.
+ * @param free_list_len Entries in @p free_list.
+ * @return ::XCV_OK or ::XCV_EINVAL.
+ */
+int xcv_pool_init(struct xcv_pool *pool, const struct xcv_window *region, uint32_t buf_size,
+                  uint32_t *free_list, uint32_t free_list_len);
+
+/**
+ * @brief Take a buffer.
+ * @param pool The pool.
+ * @param[out] bus Its bus address (put this in descriptors).
+ * @return Its local address, or NULL when the pool is empty.
+ */
+void *xcv_pool_alloc(struct xcv_pool *pool, uint64_t *bus);
+
+/**
+ * @brief Return a buffer by its local address.
+ * @return ::XCV_OK, or ::XCV_EINVAL for a pointer that is not a buffer start of this pool
+ *         (or a pool that is already full: a double free).
+ */
+int xcv_pool_free(struct xcv_pool *pool, void *buf);
+
+/**
+ * @brief Look up the local address of a buffer from its bus address (e.g. a token).
+ * @return The local address, or NULL when @p bus is not a buffer start of this pool.
+ */
+void *xcv_pool_local(const struct xcv_pool *pool, uint64_t bus);
+
+/** @brief Buffer size in bytes. */
+uint32_t xcv_pool_buf_size(const struct xcv_pool *pool);
+
+/** @brief Free buffers. */
+uint32_t xcv_pool_available(const struct xcv_pool *pool);
+
+/**
+ * @brief Copy @p len bytes into buffer @p buf at @p off, bounds-checked against the buffer.
+ * @return ::XCV_OK or ::XCV_EINVAL.
+ */
+int xcv_pool_copy_in(const struct xcv_pool *pool, void *buf, uint32_t off, const void *src,
+                     uint32_t len);
+
+/**
+ * @brief Copy @p len bytes out of buffer @p buf at @p off, bounds-checked against the buffer.
+ * @return ::XCV_OK or ::XCV_EINVAL.
+ */
+int xcv_pool_copy_out(const struct xcv_pool *pool, const void *buf, uint32_t off, void *dst,
+                      uint32_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XCVIRTIO_POOL_H */

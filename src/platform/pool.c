@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Driver-side buffer pool. The free list is private memory, so the peer can neither corrupt it
+ * nor learn from it; only buffer contents live in the shared window.
+ */
+#include "xcvirtio/error.h"
+#include "xcvirtio/pool.h"
+
+#include "../common/shm.h"
+
+int xcv_pool_init(struct xcv_pool *pool, const struct xcv_window *region, uint32_t buf_size,
+                  uint32_t *free_list, uint32_t free_list_len)
+{
+    if (pool == NULL || region == NULL || region->local == NULL || free_list == NULL ||
+        buf_size < 16u || (buf_size % 16u) != 0u)
+        return XCV_EINVAL;
+    uint64_t count = region->size / buf_size;
+    if (count == 0u || count > UINT32_MAX || free_list_len < count)
+        return XCV_EINVAL;
+    pool->region = *region;
+    pool->free_list = free_list;
+    pool->buf_size = buf_size;
+    pool->count = (uint32_t)count;
+    /* Hand out low addresses first: free_list is a stack. */
+    for (uint32_t i = 0; i < pool->count; i++)
+        free_list[i] = pool->count - 1u - i;
+    pool->nfree = pool->count;
+    return XCV_OK;
+}
+
+void *xcv_pool_alloc(struct xcv_pool *pool, uint64_t *bus)
+{
+    if (pool == NULL || bus == NULL || pool->nfree == 0u)
+        return NULL;
+    uint32_t i = pool->free_list[--pool->nfree];
+    uint64_t off = (uint64_t)i * pool->buf_size;
+    *bus = pool->region.bus_base + off;
+    return pool->region.local + off;
+}
+
+/* The index of the buffer starting at local offset @off, or UINT32_MAX. */
+static uint32_t pool_index(const struct xcv_pool *pool, uint64_t off)
+{
+    if (off % pool->buf_size != 0u || off / pool->buf_size >= pool->count)
+        return UINT32_MAX;
+    return (uint32_t)(off / pool->buf_size);
+}
+
+int xcv_pool_free(struct xcv_pool *pool, void *buf)
+{
+    if (pool == NULL || buf == NULL || (uint8_t *)buf < pool->region.local)
+        return XCV_EINVAL;
+    uint32_t i = pool_index(pool, (uint64_t)((uint8_t *)buf - pool->region.local));
+    if (i == UINT32_MAX || pool->nfree >= pool->count)
+        return XCV_EINVAL;
+    pool->free_list[pool->nfree++] = i;
+    return XCV_OK;
+}
+
+void *xcv_pool_local(const struct xcv_pool *pool, uint64_t bus)
+{
+    if (pool == NULL || bus < pool->region.bus_base)
+        return NULL;
+    uint64_t off = bus - pool->region.bus_base;
+    if (pool_index(pool, off) == UINT32_MAX)
+        return NULL;
+    return pool->region.local + off;
+}
+
+uint32_t xcv_pool_buf_size(const struct xcv_pool *pool)
+{
+    return pool != NULL ? pool->buf_size : 0u;
+}
+
+uint32_t xcv_pool_available(const struct xcv_pool *pool)
+{
+    return pool != NULL ? pool->nfree : 0u;
+}
+
+/* The buffer containing @p and whether [off, off+len) fits in it. */
+static int pool_range(const struct xcv_pool *pool, const void *buf, uint32_t off, uint32_t len)
+{
+    if (pool == NULL || buf == NULL || (const uint8_t *)buf < pool->region.local)
+        return XCV_EINVAL;
+    uint64_t boff = (uint64_t)((const uint8_t *)buf - pool->region.local);
+    if (pool_index(pool, boff) == UINT32_MAX || off > pool->buf_size ||
+        len > pool->buf_size - off)
+        return XCV_EINVAL;
+    return XCV_OK;
+}
+
+int xcv_pool_copy_in(const struct xcv_pool *pool, void *buf, uint32_t off, const void *src,
+                     uint32_t len)
+{
+    int r = pool_range(pool, buf, off, len);
+    if (r != XCV_OK || (src == NULL && len != 0u))
+        return XCV_EINVAL;
+    if (len != 0u)
+        xcv_memcpy((uint8_t *)buf + off, src, len);
+    return XCV_OK;
+}
+
+int xcv_pool_copy_out(const struct xcv_pool *pool, const void *buf, uint32_t off, void *dst,
+                      uint32_t len)
+{
+    int r = pool_range(pool, buf, off, len);
+    if (r != XCV_OK || (dst == NULL && len != 0u))
+        return XCV_EINVAL;
+    if (len != 0u)
+        xcv_memcpy(dst, (const uint8_t *)buf + off, len);
+    return XCV_OK;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared helpers of the libFuzzer harnesses: an input cursor and a checking macro.
+ * A failed check prints the condition and aborts, which libFuzzer reports as a crash.
+ */
+#ifndef XCV_TEST_FUZZ_COMMON_H
+#define XCV_TEST_FUZZ_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FUZZ_CHECK(cond)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);   \
+            abort();                                                                           \
+        }                                                                                      \
+    } while (0)
+
+/* Reads the fuzzer input front to back; past the end every read returns zero. */
+struct fuzz_in {
+    const uint8_t *p;
+    size_t n;
+};
+
+static inline uint8_t fin_u8(struct fuzz_in *in)
+{
+    if (in->n == 0)
+        return 0;
+    uint8_t v = *in->p;
+    in->p++;
+    in->n--;
+    return v;
+}
+
+static inline uint16_t fin_u16(struct fuzz_in *in)
+{
+    uint16_t lo = fin_u8(in);
+    return (uint16_t)(lo | (uint16_t)(fin_u8(in) << 8));
+}
+
+static inline uint32_t fin_u32(struct fuzz_in *in)
+{
+    uint32_t lo = fin_u16(in);
+    return lo | ((uint32_t)fin_u16(in) << 16);
+}
+
+static inline uint64_t fin_u64(struct fuzz_in *in)
+{
+    uint64_t lo = fin_u32(in);
+    return lo | ((uint64_t)fin_u32(in) << 32);
+}
+
+/* Take up to @p want bytes as a sub-stream. */
+static inline struct fuzz_in fin_take(struct fuzz_in *in, size_t want)
+{
+    struct fuzz_in sub = {in->p, want < in->n ? want : in->n};
+    in->p += sub.n;
+    in->n -= sub.n;
+    return sub;
+}
+
+/* Script opcodes of fuzz_vq_device_pop (byte % DEV_OP_COUNT). */
+enum dev_op {
+    DEV_OP_POP,
+    DEV_OP_PUSH,       /* push a popped chain with a valid length */
+    DEV_OP_PUSH_ANY,   /* push an arbitrary head and length; the model predicts the result */
+    DEV_OP_PUBLISH,
+    DEV_OP_SHOULD_NOTIFY,
+    DEV_OP_FLUSH,
+    DEV_OP_PROCESS,
+    DEV_OP_ENABLE_NOTIFY,
+    DEV_OP_DISABLE_NOTIFY,
+    DEV_OP_PATCH,      /* the driver rewrites some bytes */
+    DEV_OP_AVAIL_BUMP, /* the driver moves the available index */
+    DEV_OP_RESET,
+    DEV_OP_COUNT
+};
+
+/* Script opcodes of fuzz_vq_driver_used (byte % DRV_OP_COUNT). */
+enum drv_op {
+    DRV_OP_ADD,
+    DRV_OP_KICK_PREPARE,
+    DRV_OP_PUBLISH,
+    DRV_OP_USED_ENTRY,     /* write one used entry */
+    DRV_OP_USED_IDX_SET,   /* write the used index */
+    DRV_OP_USED_IDX_ADD,   /* move the used index forward a little */
+    DRV_OP_USED_MISC,      /* write used flags and avail_event */
+    DRV_OP_COMPLETE,       /* behave: complete k outstanding chains correctly */
+    DRV_OP_GET_USED,
+    DRV_OP_ENABLE_NOTIFY,
+    DRV_OP_DISABLE_NOTIFY,
+    DRV_OP_RECOVER,        /* detach everything, reset the queue */
+    DRV_OP_COUNT
+};
+
+#endif /* XCV_TEST_FUZZ_COMMON_H */

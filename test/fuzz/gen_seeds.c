@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Writes the seed corpus of the fuzz harnesses (committed under test/fuzz/corpus/).
+ *
+ *   cc -std=c11 -Iinclude -Itest/fuzz test/fuzz/gen_seeds.c -o gen_seeds
+ *   ./gen_seeds test/fuzz/corpus
+ *
+ * The seeds are small, valid-looking inputs in each harness's format (described at the top of
+ * the harness): a few well-formed rings and scripts, plus a few classic attacks (a descriptor
+ * loop, a nested indirect table, a used id that was never posted), so fuzzing starts deep in
+ * the code instead of at the format parser. Only the header virtio.h/vring.h macros are used:
+ * the seeds do not depend on the library implementation.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xcvirtio/virtio.h"
+#include "xcvirtio/vring.h"
+
+#include "fuzz_common.h"
+
+#define WIN1 2048u /* must match fuzz_vq_device_pop.c */
+
+struct buf {
+    uint8_t b[4096];
+    size_t n;
+};
+
+static void put8(struct buf *o, unsigned v) { o->b[o->n++] = (uint8_t)v; }
+static void put16(struct buf *o, unsigned v)
+{
+    put8(o, v & 0xffu);
+    put8(o, (v >> 8) & 0xffu);
+}
+static void put32(struct buf *o, uint32_t v)
+{
+    put16(o, v & 0xffffu);
+    put16(o, v >> 16);
+}
+
+static int write_file(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    size_t w = fwrite(p, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+
+/* ---- fuzz_vq_device_pop ---- */
+
+struct dev_seed {
+    uint8_t cfg, log2num, max_chain;
+    struct buf script;
+    uint8_t win[WIN1 + 512];
+    uint16_t num;
+};
+
+static void desc(struct dev_seed *s, size_t table_off, unsigned i, uint64_t addr, uint32_t len,
+                 unsigned flags, unsigned next)
+{
+    uint8_t *d = s->win + table_off + (size_t)i * XCV_VRING_DESC_SIZE;
+    xcv_le64_store(d, addr);
+    xcv_le32_store(d + 8, len);
+    xcv_le16_store(d + 12, (uint16_t)flags);
+    xcv_le16_store(d + 14, (uint16_t)next);
+}
+
+/* Standard layout at offset 0: publish @p heads (count @p n) in the available ring. */
+static void avail(struct dev_seed *s, const unsigned *heads, unsigned n)
+{
+    uint8_t *a = s->win + XCV_VRING_AVAIL_OFFSET(s->num);
+    for (unsigned i = 0; i < n; i++)
+        xcv_le16_store(a + 4 + 2 * i, (uint16_t)heads[i]);
+    xcv_le16_store(a + 2, (uint16_t)n);
+}
+
+static int dev_emit(const char *dir, const char *name, struct dev_seed *s)
+{
+    struct buf o = {.n = 0};
+    put8(&o, s->cfg);
+    put8(&o, s->log2num);
+    put8(&o, s->max_chain);
+    put16(&o, (unsigned)s->script.n);
+    memcpy(o.b + o.n, s->script.b, s->script.n);
+    o.n += s->script.n;
+    size_t img = sizeof s->win;
+    while (img > 0 && s->win[img - 1] == 0)
+        img--; /* trailing zeros are implied */
+    memcpy(o.b + o.n, s->win, img);
+    o.n += img;
+    return write_file(dir, name, o.b, o.n);
+}
+
+static void dev_init(struct dev_seed *s, uint8_t cfg, uint8_t log2num, uint8_t max_chain)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    s->log2num = log2num;
+    s->max_chain = max_chain;
+    s->num = (uint16_t)(1u << log2num);
+}
+
+static int dev_seeds(const char *dir)
+{
+    struct dev_seed s;
+    int rc = 0;
+
+    /* 1: EVENT_IDX + INDIRECT, 16 entries: a 2-segment chain, an indirect chain, a single. */
+    dev_init(&s, 0x03, 4, 0);
+    desc(&s, 0, 0, 0x400, 32, XCV_VRING_DESC_F_NEXT, 1);
+    desc(&s, 0, 1, 0x500, 64, XCV_VRING_DESC_F_WRITE, 0);
+    desc(&s, 0, 2, 0x600, 48, XCV_VRING_DESC_F_INDIRECT, 0);
+    desc(&s, 0x600, 0, 0x440, 16, XCV_VRING_DESC_F_NEXT, 1);
+    desc(&s, 0x600, 1, 0x540, 32, XCV_VRING_DESC_F_WRITE | XCV_VRING_DESC_F_NEXT, 2);
+    desc(&s, 0x600, 2, 0x580, 32, XCV_VRING_DESC_F_WRITE, 0);
+    desc(&s, 0, 5, 0x480, 8, 0, 0);
+    avail(&s, (const unsigned[]){0, 2, 5}, 3);
+    memset(s.win + 0x400, 0x41, 32);
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 255);
+    put8(&s.script, DEV_OP_FLUSH);
+    put8(&s.script, DEV_OP_PROCESS), put8(&s.script, 4), put8(&s.script, 0);
+    put8(&s.script, DEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 128);
+    put8(&s.script, DEV_OP_PUBLISH);
+    put8(&s.script, DEV_OP_SHOULD_NOTIFY);
+    put8(&s.script, DEV_OP_ENABLE_NOTIFY);
+    put8(&s.script, DEV_OP_AVAIL_BUMP), put8(&s.script, 1);
+    put8(&s.script, DEV_OP_POP);
+    rc |= dev_emit(dir, "ring16_event_indirect.bin", &s);
+
+    /* 2: no features, 8 entries, max_chain 4: chains of 1 and 3, then a reset and replay. */
+    dev_init(&s, 0x00, 3, 4);
+    desc(&s, 0, 0, 0x300, 100, 0, 0);
+    desc(&s, 0, 1, 0x380, 20, XCV_VRING_DESC_F_NEXT, 2);
+    desc(&s, 0, 2, 0x3a0, 20, XCV_VRING_DESC_F_NEXT, 3);
+    desc(&s, 0, 3, 0x3c0, 40, XCV_VRING_DESC_F_WRITE, 0);
+    avail(&s, (const unsigned[]){0, 1}, 2);
+    put8(&s.script, DEV_OP_PROCESS), put8(&s.script, 7), put8(&s.script, 1);
+    put8(&s.script, 2);
+    put8(&s.script, DEV_OP_PUSH_ANY), put16(&s.script, 1), put32(&s.script, 40);
+    put8(&s.script, DEV_OP_FLUSH);
+    put8(&s.script, DEV_OP_RESET);
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_DISABLE_NOTIFY);
+    rc |= dev_emit(dir, "ring8_plain_maxchain4.bin", &s);
+
+    /* 3: a descriptor loop (0 -> 1 -> 0) and a nested indirect table: both must be refused. */
+    dev_init(&s, 0x02, 2, 0);
+    desc(&s, 0, 0, 0x200, 8, XCV_VRING_DESC_F_NEXT, 1);
+    desc(&s, 0, 1, 0x208, 8, XCV_VRING_DESC_F_NEXT, 0);
+    desc(&s, 0, 2, 0x300, 32, XCV_VRING_DESC_F_INDIRECT, 0);
+    desc(&s, 0x300, 0, 0x340, 16, XCV_VRING_DESC_F_INDIRECT, 0);
+    avail(&s, (const unsigned[]){2, 0}, 2);
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_RESET);
+    put8(&s.script, DEV_OP_PATCH), put16(&s.script, 0x20 + 12), put8(&s.script, 1), put8(&s.script, 0);
+    put8(&s.script, DEV_OP_POP);
+    rc |= dev_emit(dir, "loop_nested_indirect.bin", &s);
+
+    /* 4: two windows (window 2 at bus 0x100000), one chain with a buffer in each. */
+    dev_init(&s, 0x04 | 0x01, 1, 0);
+    desc(&s, 0, 0, 0x100, 16, XCV_VRING_DESC_F_NEXT, 1);
+    desc(&s, 0, 1, 0x100000 + 0x10, 64, XCV_VRING_DESC_F_WRITE, 0);
+    avail(&s, (const unsigned[]){0}, 1);
+    s.win[WIN1 + 0x10] = 0x5a;
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 255);
+    put8(&s.script, DEV_OP_FLUSH);
+    put8(&s.script, DEV_OP_ENABLE_NOTIFY);
+    rc |= dev_emit(dir, "two_windows.bin", &s);
+    return rc;
+}
+
+/* ---- fuzz_vq_driver_used ---- */
+
+static int drv_seeds(const char *dir)
+{
+    struct buf o;
+    int rc = 0;
+
+    /* 1: EVENT_IDX, 8 entries: post 3 chains, complete them properly, drain, post again. */
+    o.n = 0;
+    put8(&o, 0x01), put8(&o, 3);
+    put8(&o, DRV_OP_ADD), put8(&o, 1 | (1 << 3)), put8(&o, 31), put8(&o, 63);
+    put8(&o, DRV_OP_ADD), put8(&o, 2 | (2 << 3)), put8(&o, 7), put8(&o, 7), put8(&o, 15),
+        put8(&o, 15);
+    put8(&o, DRV_OP_ADD), put8(&o, 0 | (1 << 3)), put8(&o, 127);
+    put8(&o, DRV_OP_KICK_PREPARE);
+    put8(&o, DRV_OP_COMPLETE), put8(&o, 3), put32(&o, 10), put32(&o, 20), put32(&o, 30);
+    put8(&o, DRV_OP_GET_USED), put8(&o, 4);
+    put8(&o, DRV_OP_ENABLE_NOTIFY);
+    put8(&o, DRV_OP_ADD), put8(&o, 1), put8(&o, 9);
+    put8(&o, DRV_OP_PUBLISH);
+    put8(&o, DRV_OP_USED_MISC), put16(&o, 1), put16(&o, 4);
+    put8(&o, DRV_OP_KICK_PREPARE);
+    put8(&o, DRV_OP_DISABLE_NOTIFY);
+    rc |= write_file(dir, "event_idx_roundtrip.bin", o.b, o.n);
+
+    /* 2: INDIRECT + prefer, 4 entries: post, then a used id that was never a head. */
+    o.n = 0;
+    put8(&o, 0x06), put8(&o, 2);
+    put8(&o, DRV_OP_ADD), put8(&o, 3 | (3 << 3)), put8(&o, 1), put8(&o, 2), put8(&o, 3),
+        put8(&o, 4), put8(&o, 5), put8(&o, 6);
+    put8(&o, DRV_OP_ADD), put8(&o, 1 | (1 << 3)), put8(&o, 10), put8(&o, 20);
+    put8(&o, DRV_OP_KICK_PREPARE);
+    put8(&o, DRV_OP_USED_ENTRY), put8(&o, 0), put8(&o, 0), put8(&o, 3), put32(&o, 0);
+    put8(&o, DRV_OP_USED_IDX_ADD), put8(&o, 1);
+    put8(&o, DRV_OP_GET_USED), put8(&o, 1);
+    put8(&o, DRV_OP_RECOVER);
+    put8(&o, DRV_OP_ADD), put8(&o, 1), put8(&o, 1);
+    rc |= write_file(dir, "indirect_bad_id.bin", o.b, o.n);
+
+    /* 3: no features, 2 entries: fill the ring, over-long used length, used index jump. */
+    o.n = 0;
+    put8(&o, 0x00), put8(&o, 1);
+    put8(&o, DRV_OP_ADD), put8(&o, 0 | (1 << 3)), put8(&o, 15);
+    put8(&o, DRV_OP_ADD), put8(&o, 1), put8(&o, 15);
+    put8(&o, DRV_OP_ADD), put8(&o, 1), put8(&o, 15);
+    put8(&o, DRV_OP_KICK_PREPARE);
+    put8(&o, DRV_OP_COMPLETE), put8(&o, 1), put32(&o, 16);
+    put8(&o, DRV_OP_GET_USED), put8(&o, 0);
+    put8(&o, DRV_OP_USED_ENTRY), put8(&o, 0), put8(&o, 0), put8(&o, 0), put32(&o, 1000);
+    put8(&o, DRV_OP_USED_IDX_SET), put16(&o, 9);
+    put8(&o, DRV_OP_ENABLE_NOTIFY);
+    put8(&o, DRV_OP_GET_USED), put8(&o, 0);
+    rc |= write_file(dir, "plain_bad_len_idx.bin", o.b, o.n);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <corpus-dir> (with fuzz_vq_device_pop/ and "
+                        "fuzz_vq_driver_used/ in it)\n", argv[0]);
+        return 2;
+    }
+    char d1[400], d2[400];
+    snprintf(d1, sizeof d1, "%s/fuzz_vq_device_pop", argv[1]);
+    snprintf(d2, sizeof d2, "%s/fuzz_vq_driver_used", argv[1]);
+    int rc = dev_seeds(d1) | drv_seeds(d2);
+    return rc == 0 ? 0 : 1;
+}
