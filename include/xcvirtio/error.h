@@ -24,11 +24,11 @@ typedef enum xcv_err {
     /* ---- caller and environment errors ---- */
     XCV_EINVAL = -1,     /**< An argument is invalid (NULL, out of range, misaligned). */
     XCV_ENOSPC = -2,     /**< Not enough free descriptors or ring slots; retry after reclaiming. */
-    XCV_EAGAIN = -3,     /**< Nothing to do now (no used or available buffer); not an error state. */
-    XCV_ENOTSUP = -4,    /**< The operation needs a feature that was not negotiated or configured. */
+    XCV_EAGAIN = -3,     /**< Nothing to do now (no used or available buffer). */
+    XCV_ENOTSUP = -4,    /**< Needs a feature that was not negotiated or configured. */
     XCV_ESTATE = -5,     /**< The object is not in a state that allows the operation. */
     XCV_ETIMEDOUT = -6,  /**< A bounded wait on the peer expired. */
-    XCV_EBROKEN = -7,    /**< The object is broken (sticky); its reason is kept; reset to recover. */
+    XCV_EBROKEN = -7,    /**< The object is broken (sticky); reset to recover. */
     XCV_ECANCELED = -8,  /**< A buffer was reclaimed by a reset and completed without being used. */
     XCV_EPEERRESET = -9, /**< The peer compartment restarted; in-flight work was cancelled. */
     XCV_EIO = -10,       /**< The device reported an I/O error for a request. */
@@ -50,7 +50,7 @@ typedef enum xcv_err {
     XCV_EPROTO_USED_LEN = -42,    /**< A used length exceeds the writable bytes posted. */
     XCV_EPROTO_USED_IDX = -43,    /**< Used index moved by more than the chains in flight. */
     XCV_EPROTO_FEATURE = -44,     /**< The peer used a feature that was not negotiated. */
-    XCV_EPROTO_LAYOUT = -45,      /**< A shared layout (window header, ring placement) is invalid. */
+    XCV_EPROTO_LAYOUT = -45,      /**< A shared layout (window header, ring placement) is bad. */
     XCV_EPROTO_MSG = -46,         /**< A control message is malformed or unexpected. */
     XCV_EPROTO_DEVICE = -47       /**< A device reported a status or value the spec forbids. */
 } xcv_err_t;

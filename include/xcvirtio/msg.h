@@ -39,7 +39,7 @@ extern "C" {
 
 /** @brief Transport message ids (header byte 1, type without ::XCV_MSG_TYPE_BUS). */
 enum xcv_msg_id {
-    XCV_MSG_DEVICE_INFO = 0x02,       /**< Get device id, vendor, feature bits, config size, queues. */
+    XCV_MSG_DEVICE_INFO = 0x02,       /**< Device id, vendor, feature bits, config size, queues. */
     XCV_MSG_GET_DEV_FEATURES = 0x03,  /**< Read a block of device feature bits. */
     XCV_MSG_SET_DRV_FEATURES = 0x04,  /**< Write a block of driver feature bits. */
     XCV_MSG_GET_CONFIG = 0x05,        /**< Read device config space. */

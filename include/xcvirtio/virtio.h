@@ -38,9 +38,9 @@ extern "C" {
 #define XCV_VIRTIO_F_INDIRECT_DESC 28u  /**< Indirect descriptor tables. */
 #define XCV_VIRTIO_F_EVENT_IDX 29u      /**< used_event / avail_event notification suppression. */
 #define XCV_VIRTIO_F_VERSION_1 32u      /**< Compliance with virtio 1.x. */
-#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device accesses memory through a platform translation. */
+#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device memory access goes through a platform IOMMU. */
 #define XCV_VIRTIO_F_RING_PACKED 34u    /**< Packed virtqueue layout. */
-#define XCV_VIRTIO_F_IN_ORDER 35u       /**< Buffers are used in the order they were made available. */
+#define XCV_VIRTIO_F_IN_ORDER 35u       /**< Buffers are used in the order made available. */
 /** @} */
 
 /** @brief The 64-bit feature mask for feature bit @p bit. */
@@ -49,7 +49,7 @@ extern "C" {
 /** @name Split-ring descriptor flags (virtio 1.2, section 2.7.5)
  *  @{ */
 #define XCV_VRING_DESC_F_NEXT 1u     /**< The chain continues in the next field. */
-#define XCV_VRING_DESC_F_WRITE 2u    /**< The buffer is device-writable (otherwise device-readable). */
+#define XCV_VRING_DESC_F_WRITE 2u    /**< Device-writable buffer (else device-readable). */
 #define XCV_VRING_DESC_F_INDIRECT 4u /**< The buffer holds an indirect descriptor table. */
 /** @} */
 

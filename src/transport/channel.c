@@ -32,11 +32,11 @@ static void map_rings(struct xcv_channel *ch, uint32_t slots)
     uint8_t *rxb = ch->role == XCV_ROLE_DRIVER ? v2d : d2v;
     ch->tx.prod = txb;
     ch->tx.cons = txb + ch->line;
-    ch->tx.slots = txb + 2u * ch->line;
+    ch->tx.slots = txb + (size_t)2u * ch->line;
     ch->tx.count = slots;
     ch->rx.prod = rxb;
     ch->rx.cons = rxb + ch->line;
-    ch->rx.slots = rxb + 2u * ch->line;
+    ch->rx.slots = rxb + (size_t)2u * ch->line;
     ch->rx.count = slots;
 }
 
@@ -309,6 +309,7 @@ int xcv_chan_request(struct xcv_channel *ch, struct xcv_msg *req, struct xcv_msg
         return XCV_EBROKEN;
     if (!ch->attached || ch->role != XCV_ROLE_DRIVER)
         return XCV_ESTATE;
+    xcv_memset(resp, 0, sizeof(*resp));
     const struct xcv_port *p = ch->port;
     uint64_t deadline = p->ops->now_ns(p->ctx) + ch->timeout_ns;
     int r = xcv_chan_check_peer(ch);

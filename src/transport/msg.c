@@ -50,7 +50,6 @@ static uint8_t msg_min_payload(uint8_t type, uint8_t id)
     case XCV_MSG_EVENT_CONFIG:
         return resp ? 0xffu : 16u;
     case XCV_MSG_EVENT_AVAIL:
-        return resp ? 0xffu : 4u;
     case XCV_MSG_EVENT_USED:
         return resp ? 0xffu : 4u;
     default:
