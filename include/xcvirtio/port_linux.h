@@ -89,11 +89,11 @@ struct xcv_linux_shm {
 
 /** @brief Options of the device side. Read during xcv_linux_link_listen() only. */
 struct xcv_linux_link_config {
-    size_t window_size; /**< Window bytes (> 0). */
-    uint64_t bus_base;  /**< Bus base of the window (usually 0). */
+    size_t window_size;   /**< Window bytes (> 0). */
+    uint64_t bus_base;    /**< Bus base of the window (usually 0). */
     const char *shm_path; /**< NULL: anonymous memfd. Else a file (e.g. "/dev/shm/x") created or
                                reopened with its contents, so a restarted device keeps them. */
-    bool busy_poll;     /**< Both sides busy-poll instead of ringing eventfds. */
+    bool busy_poll;       /**< Both sides busy-poll instead of ringing eventfds. */
 };
 
 /**
@@ -101,18 +101,18 @@ struct xcv_linux_link_config {
  * xcv_linux_link_listen() or xcv_linux_link_connect(). Members may be read, not written.
  */
 struct xcv_linux_link {
-    int sock;                /**< Connected socket to the peer, or -1. */
-    int listen_sock;         /**< Device side: the listening socket; -1 on the driver side. */
+    int sock;                 /**< Connected socket to the peer, or -1. */
+    int listen_sock;          /**< Device side: the listening socket; -1 on the driver side. */
     struct xcv_linux_shm shm; /**< The window mapping. */
-    int efd_tx;              /**< eventfd this side writes to ring the peer. */
-    int efd_rx;              /**< eventfd the peer writes to ring this side. */
-    bool busy_poll;          /**< Busy-poll mode (device: configured; driver: from the peer). */
-    bool file_backed;        /**< The window is a file that survives a device restart. */
-    enum xcv_role role;      /**< Which side this is. */
-    uint64_t bus_base;       /**< Bus base of the window. */
+    int efd_tx;               /**< eventfd this side writes to ring the peer. */
+    int efd_rx;               /**< eventfd the peer writes to ring this side. */
+    bool busy_poll;           /**< Busy-poll mode (device: configured; driver: from the peer). */
+    bool file_backed;         /**< The window is a file that survives a device restart. */
+    enum xcv_role role;       /**< Which side this is. */
+    uint64_t bus_base;        /**< Bus base of the window. */
     char path[XCV_LINUX_PATH_MAX + 1u]; /**< The socket path (for reconnect and unlink). */
-    uint64_t path_dev;       /**< @private device side: identity of the bound socket file */
-    uint64_t path_ino;       /**< @private */
+    uint64_t path_dev; /**< @private device side: identity of the bound socket file */
+    uint64_t path_ino; /**< @private */
 };
 
 /**

@@ -52,21 +52,29 @@ static void close_keep_errno(int fd)
     errno = e;
 }
 
-static int64_t mono_ms(void)
+static int64_t mono_ns(void)
 {
     struct timespec ts;
 
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Milliseconds left until @p deadline (>= 0, clamped to INT_MAX). */
+/* A deadline @p ms from now on the monotonic clock, in nanoseconds. */
+static int64_t deadline_after(int ms)
+{
+    return mono_ns() + (int64_t)ms * 1000000;
+}
+
+/* Milliseconds left until @p deadline, rounded up so that a wait never ends early (>= 0,
+ * clamped to INT_MAX). */
 static int remaining_ms(int64_t deadline)
 {
-    int64_t left = deadline - mono_ms();
+    int64_t left = deadline - mono_ns();
 
     if (left <= 0)
         return 0;
+    left = (left + 999999) / 1000000;
     return left > INT_MAX ? INT_MAX : (int)left;
 }
 
@@ -274,6 +282,16 @@ void xcv_linux_shm_close(struct xcv_linux_shm *shm)
 
 /* ---- device side ---------------------------------------------------------------------- */
 
+/* Undo a partial listen, keeping the errno of the call that failed. */
+static int listen_fail(struct xcv_linux_link *l, int rc)
+{
+    int e = errno;
+
+    xcv_linux_link_close(l);
+    errno = e;
+    return rc;
+}
+
 int xcv_linux_link_listen(struct xcv_linux_link *l, const char *path,
                           const struct xcv_linux_link_config *cfg)
 {
@@ -332,13 +350,7 @@ int xcv_linux_link_listen(struct xcv_linux_link *l, const char *path,
     return XCV_OK;
 
 fail:
-    {
-        int e = errno;
-
-        xcv_linux_link_close(l);
-        errno = e;
-    }
-    return rc;
+    return listen_fail(l, rc);
 }
 
 static int send_hello(int sock, const struct xcv_linux_link *l)
@@ -391,7 +403,7 @@ int xcv_linux_link_accept(struct xcv_linux_link *l, int timeout_ms)
 
     if (l == NULL || l->role != XCV_ROLE_DEVICE || l->listen_sock < 0 || timeout_ms < 0)
         return XCV_EINVAL;
-    deadline = mono_ms() + timeout_ms;
+    deadline = deadline_after(timeout_ms);
     for (;;) {
         int rc = wait_readable(l->listen_sock, deadline);
         int fd;
@@ -487,8 +499,7 @@ static int validate_hello(const struct xcv_linux_hello *h, const int fds[XCV_LIN
     unsigned i;
 
     if (h->magic != XCV_LINUX_HELLO_MAGIC || h->version != XCV_LINUX_HELLO_VERSION ||
-        (h->flags & (uint16_t)~known) != 0u || h->nfds != XCV_LINUX_HELLO_NFDS ||
-        h->reserved != 0u)
+        (h->flags & (uint16_t)~known) != 0u || h->nfds != XCV_LINUX_HELLO_NFDS || h->reserved != 0u)
         return XCV_EPROTO_MSG;
     if (h->window_size == 0u || h->window_size > (uint64_t)SIZE_MAX ||
         h->window_size > (uint64_t)INT64_MAX || h->bus_base + h->window_size < h->bus_base)
@@ -587,7 +598,7 @@ static int recv_hello(int sock, int64_t deadline, struct received *r)
 /* Connect and receive a validated hello; on success @p r owns the socket and descriptors. */
 static int handshake(const char *path, int timeout_ms, struct received *r)
 {
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = deadline_after(timeout_ms);
     int rc;
 
     r->sock = -1;

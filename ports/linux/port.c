@@ -110,6 +110,8 @@ static int linux_wait(void *ctx, uint64_t deadline_ns)
         return XCV_OK; /* the caller polls its rings again */
     }
 
+    if (l->efd_rx < 0)
+        return XCV_EPORT; /* a closed link: nothing could ever ring */
     if (now < deadline_ns) {
         uint64_t left = deadline_ns - now;
 
