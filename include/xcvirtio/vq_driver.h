@@ -116,7 +116,6 @@ struct xcv_vq_driver {
     bool event_idx;                /**< @private */
     bool indirect;                 /**< @private */
     bool prefer_indirect;          /**< @private */
-    bool notify_enabled;           /**< @private */
 };
 
 /**

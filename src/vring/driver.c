@@ -52,7 +52,6 @@ static void drv_restart(struct xcv_vq_driver *q)
     q->in_flight = 0;
     q->detach_cursor = 0;
     q->avail_flags = 0;
-    q->notify_enabled = true;
 }
 
 int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_config *cfg)
@@ -303,7 +302,6 @@ int xcv_vq_driver_enable_notify(struct xcv_vq_driver *q)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
-    q->notify_enabled = true;
     if (q->event_idx) {
         /* used_event: driver-written, read by the device when deciding to notify. */
         size_t off = XCV_AVAIL_USED_EVENT(q->num);
@@ -327,7 +325,6 @@ void xcv_vq_driver_disable_notify(struct xcv_vq_driver *q)
 {
     if (q == NULL || q->broken != 0)
         return;
-    q->notify_enabled = false;
     if (q->event_idx) {
         /* An event index just behind the consumer is not crossed again for ~64K entries. */
         size_t off = XCV_AVAIL_USED_EVENT(q->num);
