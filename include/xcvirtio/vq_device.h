@@ -181,7 +181,9 @@ typedef int (*xcv_vq_chain_fn)(void *ctx, const struct xcv_chain *chain, uint32_
  * The budget bounds the work per call, so a driver that floods the ring cannot starve the
  * caller. @p scratch provides the iov storage reused for each chain.
  *
- * @return Chains handled (>= 0), or the first negative error (from the ring or from @p fn).
+ * @return Chains handled (>= 0), or the first negative error (from the ring or from @p fn);
+ *         ::XCV_EINVAL when @c scratch->cap is below the queue's max_chain (register device
+ *         models with a max_chain that fits their scratch storage).
  */
 int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_chain *scratch,
                           xcv_vq_chain_fn fn, void *ctx);

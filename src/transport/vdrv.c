@@ -369,9 +369,14 @@ int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_v
     xcv_chan_lock(ch);
     int r = open_locked(ch, d);
     if (r != XCV_OK) {
-        uint32_t ignored;
-        if (r != XCV_EPEERRESET && r != XCV_ETIMEDOUT && xcv_channel_broken(ch) == 0)
-            (void)req_status(d, XCV_MSG_SET_DEVICE_STATUS, XCV_VIRTIO_STATUS_FAILED, &ignored);
+        /* Tell the device we gave up: FAILED is added to the status it has (3.1.1 step 8). */
+        uint32_t cur;
+        if (r != XCV_EPEERRESET && r != XCV_ETIMEDOUT && xcv_channel_broken(ch) == 0 &&
+            req_status(d, XCV_MSG_GET_DEVICE_STATUS, 0, &cur) == XCV_OK)
+            (void)req_status(d, XCV_MSG_SET_DEVICE_STATUS,
+                             (cur | XCV_VIRTIO_STATUS_FAILED) &
+                                 ~(uint32_t)XCV_VIRTIO_STATUS_NEEDS_RESET,
+                             &cur);
         vdrv_reclaim(d, XCV_ECANCELED);
     }
     xcv_chan_unlock(ch);
