@@ -10,6 +10,9 @@
 #define XCVIRTIO_XCVIRTIO_H
 
 #include "xcvirtio/channel.h"
+#include "xcvirtio/dev_blk.h"
+#include "xcvirtio/dev_console.h"
+#include "xcvirtio/dev_rng.h"
 #include "xcvirtio/error.h"
 #include "xcvirtio/msg.h"
 #include "xcvirtio/pool.h"
