@@ -33,7 +33,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# Running bare-metal test images under QEMU (set by ports/armv8 when it lands):
-# set(CMAKE_CROSSCOMPILING_EMULATOR
-#     qemu-system-aarch64;-M;virt,gic-version=3;-cpu;cortex-a53;-smp;2;-m;128M;-nographic;
-#     -nic;none;-semihosting;-kernel)
+# Running bare-metal test images under QEMU (ports/armv8): add_test(COMMAND <image> ...) runs
+# the image on CPU0; QEMU's exit status (semihosting SYS_EXIT) is the test result.
+set(CMAKE_CROSSCOMPILING_EMULATOR
+    qemu-system-aarch64;-M;virt,gic-version=3;-cpu;cortex-a53;-smp;2;-m;128M;-nographic;
+    -nic;none;-semihosting;-kernel)

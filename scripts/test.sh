@@ -86,6 +86,10 @@ step_aarch64() {
     configure_build aarch64
     check_freestanding build/aarch64/libxcvirtio.a aarch64-linux-gnu-nm
     aarch64-linux-gnu-size -t build/aarch64/libxcvirtio.a | tail -1
+    # The two-compartment images under qemu-system-aarch64 (label qemu-armv8).
+    ctest --test-dir build/aarch64 -L qemu-armv8 -j "$JOBS" --output-on-failure 2>&1 |
+        tee "$LOGDIR/ctest-aarch64.log"
+    [[ ${PIPESTATUS[0]} -eq 0 ]]
 }
 
 step_riscv() {

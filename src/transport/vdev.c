@@ -39,13 +39,15 @@ static int vdev_qport_notify(void *ctx, uint32_t q)
 static void vdev_qport_clean(void *ctx, const void *p, size_t len)
 {
     const struct xcv_port *up = ((struct xcv_vdev *)ctx)->ch->port;
-    up->ops->cache_clean(up->ctx, p, len);
+    if (up->ops->cache_clean != NULL)
+        up->ops->cache_clean(up->ctx, p, len);
 }
 
 static void vdev_qport_invalidate(void *ctx, const void *p, size_t len)
 {
     const struct xcv_port *up = ((struct xcv_vdev *)ctx)->ch->port;
-    up->ops->cache_invalidate(up->ctx, p, len);
+    if (up->ops->cache_invalidate != NULL)
+        up->ops->cache_invalidate(up->ctx, p, len);
 }
 
 static void vdev_qport_log(void *ctx, enum xcv_log_level level, const char *what, uint32_t id,
@@ -93,7 +95,7 @@ int xcv_vdev_register(struct xcv_channel *ch, struct xcv_vdev *dev,
     dev->cfg = *cfg;
     dev->cfg.features |= XCV_FEATURE(XCV_VIRTIO_F_VERSION_1);
     dev->dev_num = n;
-    dev->qport.ops = ch->port->ops->cache_clean != NULL ? &vdev_qport_ops_noncoherent
+    dev->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL) ? &vdev_qport_ops_noncoherent
                                                         : &vdev_qport_ops_coherent;
     dev->qport.ctx = dev;
     for (uint16_t i = 0; i < cfg->num_queues; i++)

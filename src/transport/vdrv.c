@@ -40,13 +40,15 @@ static int vdrv_qport_notify(void *ctx, uint32_t q)
 static void vdrv_qport_clean(void *ctx, const void *p, size_t len)
 {
     const struct xcv_port *up = ((struct xcv_vdrv *)ctx)->ch->port;
-    up->ops->cache_clean(up->ctx, p, len);
+    if (up->ops->cache_clean != NULL)
+        up->ops->cache_clean(up->ctx, p, len);
 }
 
 static void vdrv_qport_invalidate(void *ctx, const void *p, size_t len)
 {
     const struct xcv_port *up = ((struct xcv_vdrv *)ctx)->ch->port;
-    up->ops->cache_invalidate(up->ctx, p, len);
+    if (up->ops->cache_invalidate != NULL)
+        up->ops->cache_invalidate(up->ctx, p, len);
 }
 
 static void vdrv_qport_log(void *ctx, enum xcv_log_level level, const char *what, uint32_t id,
@@ -361,7 +363,7 @@ int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_v
     }
     d->ch = ch;
     d->cfg = *cfg;
-    d->qport.ops = ch->port->ops->cache_clean != NULL ? &vdrv_qport_ops_noncoherent
+    d->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL) ? &vdrv_qport_ops_noncoherent
                                                       : &vdrv_qport_ops_coherent;
     d->qport.ctx = d;
     ch->vdrvs[cfg->dev_num] = d;
