@@ -28,10 +28,10 @@
 
 #include "xcvirtio/xcvirtio.h"
 
-#define QUEUE_SIZE 32u  /* entries in the ring: a power of two (8 chains of 3 fit) */
-#define LINE 64u         /* cache line size used for the layout */
-#define NREQ 8u          /* requests to send */
-#define PAYLOAD_MAX 64u  /* bytes of payload and of response buffer per request */
+#define QUEUE_SIZE 32u         /* entries in the ring: a power of two (8 chains of 3 fit) */
+#define LINE 64u               /* cache line size used for the layout */
+#define NREQ 8u                /* requests to send */
+#define PAYLOAD_MAX 64u        /* bytes of payload and of response buffer per request */
 #define WINDOW_BUS 0x40000000u /* the bus address both sides use for the window's first byte */
 
 /* The shared window. On bare metal this would be a memory region both compartments map; on
@@ -66,8 +66,8 @@ struct request {
 };
 
 static const char *const messages[NREQ] = {
-    "hello, device",     "virtio over a window", "split ring",         "event index",
-    "indirect tables",   "zero copy",            "mixed criticality",  "goodbye",
+    "hello, device", "virtio over a window", "split ring", "event index", "indirect tables",
+    "zero copy",     "mixed criticality",    "goodbye",
 };
 
 int main(void)
@@ -88,14 +88,14 @@ int main(void)
         fprintf(stderr, "vring_layout: %s\n", xcv_strerror(r));
         return 1;
     }
-    printf("window: %zu bytes at bus 0x%x; ring of %u entries: desc 0x%" PRIx64
-           ", avail 0x%" PRIx64 ", used 0x%" PRIx64 "\n",
+    printf("window: %zu bytes at bus 0x%x; ring of %u entries: desc 0x%" PRIx64 ", avail 0x%" PRIx64
+           ", used 0x%" PRIx64 "\n",
            (size_t)WINDOW_BYTES, WINDOW_BUS, QUEUE_SIZE, ring.desc_bus, ring.avail_bus,
            ring.used_bus);
 
     /* Both sides must agree on the features; normally the control plane negotiates them. */
-    const uint64_t features = XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) |
-                              XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX);
+    const uint64_t features =
+        XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) | XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX);
 
     /* ---- 2a. The driver queue: zeroes the ring and owns the descriptor table ---- */
     static struct xcv_vq_drv_slot drv_slots[QUEUE_SIZE]; /* private shadow, never shared */
@@ -148,8 +148,8 @@ int main(void)
         if (plen > PAYLOAD_MAX / 2u)
             plen = PAYLOAD_MAX / 2u;
 
-        xcv_le32_store(hdr, i);         /* request id */
-        xcv_le32_store(hdr + 4, plen);  /* payload length */
+        xcv_le32_store(hdr, i);        /* request id */
+        xcv_le32_store(hdr + 4, plen); /* payload length */
         memcpy(payload, messages[i], plen);
         memset(response, 0, PAYLOAD_MAX / 2u);
 
@@ -216,11 +216,11 @@ int main(void)
             for (uint32_t k = 0; k < plen; k++)
                 out[k] = (unsigned char)toupper(in[k]);
             written = plen;
-            printf("  head %u: request %" PRIu32 " \"%.*s\" -> %" PRIu32 " bytes\n",
-                   chain.head, id, (int)plen, (const char *)in, written);
+            printf("  head %u: request %" PRIu32 " \"%.*s\" -> %" PRIu32 " bytes\n", chain.head, id,
+                   (int)plen, (const char *)in, written);
         } else {
-            printf("  head %u: unexpected shape %u+%u, returned empty\n", chain.head,
-                   chain.n_out, chain.n_in);
+            printf("  head %u: unexpected shape %u+%u, returned empty\n", chain.head, chain.n_out,
+                   chain.n_in);
         }
         /* Return the chain with the number of bytes written into its writable buffers. */
         r = xcv_vq_device_push(&dev, chain.head, written);

@@ -305,6 +305,8 @@ int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_c
 {
     if (q == NULL || scratch == NULL || fn == NULL)
         return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
     int err = 0;
     unsigned done = 0;
     while (done < budget) {

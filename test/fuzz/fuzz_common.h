@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define FUZZ_CHECK(cond)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);   \
-            abort();                                                                           \
-        }                                                                                      \
+#define FUZZ_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: invariant violated: %s\n", __FILE__, __LINE__, #cond);         \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Reads the fuzzer input front to back; past the end every read returns zero. */
@@ -65,8 +65,8 @@ static inline struct fuzz_in fin_take(struct fuzz_in *in, size_t want)
 /* Script opcodes of fuzz_vq_device_pop (byte % DEV_OP_COUNT). */
 enum dev_op {
     DEV_OP_POP,
-    DEV_OP_PUSH,       /* push a popped chain with a valid length */
-    DEV_OP_PUSH_ANY,   /* push an arbitrary head and length; the model predicts the result */
+    DEV_OP_PUSH,     /* push a popped chain with a valid length */
+    DEV_OP_PUSH_ANY, /* push an arbitrary head and length; the model predicts the result */
     DEV_OP_PUBLISH,
     DEV_OP_SHOULD_NOTIFY,
     DEV_OP_FLUSH,
@@ -76,6 +76,7 @@ enum dev_op {
     DEV_OP_PATCH,      /* the driver rewrites some bytes */
     DEV_OP_AVAIL_BUMP, /* the driver moves the available index */
     DEV_OP_RESET,
+    DEV_OP_DESC, /* the driver writes one descriptor, field by field */
     DEV_OP_COUNT
 };
 
@@ -84,15 +85,15 @@ enum drv_op {
     DRV_OP_ADD,
     DRV_OP_KICK_PREPARE,
     DRV_OP_PUBLISH,
-    DRV_OP_USED_ENTRY,     /* write one used entry */
-    DRV_OP_USED_IDX_SET,   /* write the used index */
-    DRV_OP_USED_IDX_ADD,   /* move the used index forward a little */
-    DRV_OP_USED_MISC,      /* write used flags and avail_event */
-    DRV_OP_COMPLETE,       /* behave: complete k outstanding chains correctly */
+    DRV_OP_USED_ENTRY,   /* write one used entry */
+    DRV_OP_USED_IDX_SET, /* write the used index */
+    DRV_OP_USED_IDX_ADD, /* move the used index forward a little */
+    DRV_OP_USED_MISC,    /* write used flags and avail_event */
+    DRV_OP_COMPLETE,     /* behave: complete k outstanding chains correctly */
     DRV_OP_GET_USED,
     DRV_OP_ENABLE_NOTIFY,
     DRV_OP_DISABLE_NOTIFY,
-    DRV_OP_RECOVER,        /* detach everything, reset the queue */
+    DRV_OP_RECOVER, /* detach everything, reset the queue */
     DRV_OP_COUNT
 };
 

@@ -38,6 +38,7 @@
 #define WIN1 2048u
 #define WIN2 512u
 #define MAXNUM 32u
+#define IND_AREA 0x600u /* where DEV_OP_DESC places indirect descriptors */
 
 struct popped {
     uint16_t head;
@@ -55,8 +56,11 @@ struct ctx {
     bool two_windows;
     uint16_t num;
     uint16_t max_chain; /* effective */
+    size_t desc_off;
     size_t avail_off;
     size_t used_off;
+    bool indirect;
+    uint16_t last_avail; /* model: chains popped since reset */
     struct popped pop[MAXNUM];
     unsigned n_pop;
     unsigned unpublished;
@@ -110,6 +114,122 @@ static void shadow_write(struct ctx *x, uint8_t *p, const uint8_t *src, size_t l
         memcpy(x->shadow1 + (a - (uintptr_t)x->w1), src, len);
     else
         memcpy(x->shadow2 + (a - (uintptr_t)x->w2), src, len);
+}
+
+/*
+ * Reference check of a chain, written from the rules in vq_device.h and the virtio spec
+ * (2.7.5 and 2.7.5.3), independently of the library: the harness's oracle.
+ * Returns true and fills @p seg when the chain at @p head is valid.
+ */
+struct ref_seg {
+    void *base;
+    uint32_t len;
+    bool write;
+};
+
+static bool ref_translate(const struct ctx *x, uint64_t bus, uint64_t len, uint8_t **p)
+{
+    for (unsigned i = 0; i < x->mem.count; i++) {
+        const struct xcv_window *w = &x->win[i];
+        if (bus >= w->bus_base && bus - w->bus_base <= w->size &&
+            len <= w->size - (bus - w->bus_base)) {
+            *p = w->local + (bus - w->bus_base);
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ref_walk(const struct ctx *x, uint32_t head, struct ref_seg *seg, unsigned *nseg)
+{
+    if (head >= x->num)
+        return false;
+    for (unsigned i = 0; i < x->n_pop; i++)
+        if (x->pop[i].head == head)
+            return false; /* still in flight on the device */
+    const uint8_t *table = x->w1 + x->desc_off;
+    uint32_t table_len = x->num;
+    uint32_t idx = head;
+    bool in_indirect = false;
+    bool seen_write = false;
+    uint64_t out_len = 0, in_len = 0;
+    unsigned n = 0;
+    for (;;) {
+        const uint8_t *d = table + (size_t)idx * XCV_VRING_DESC_SIZE;
+        uint64_t addr = xcv_le64_load(d);
+        uint32_t len = xcv_le32_load(d + 8);
+        uint16_t flags = xcv_le16_load(d + 12);
+        uint16_t next = xcv_le16_load(d + 14);
+        uint8_t *p;
+        if (flags & XCV_VRING_DESC_F_INDIRECT) {
+            if (!x->indirect || in_indirect || (flags & XCV_VRING_DESC_F_NEXT) || len == 0 ||
+                len % XCV_VRING_DESC_SIZE != 0 || !ref_translate(x, addr, len, &p))
+                return false;
+            table = p;
+            table_len = len / XCV_VRING_DESC_SIZE;
+            idx = 0;
+            in_indirect = true;
+            continue;
+        }
+        if (n >= x->max_chain || !ref_translate(x, addr, len, &p))
+            return false;
+        if (flags & XCV_VRING_DESC_F_WRITE) {
+            seen_write = true;
+            in_len += len;
+        } else {
+            if (seen_write)
+                return false;
+            out_len += len;
+        }
+        if (in_len > UINT32_MAX || out_len > UINT32_MAX)
+            return false;
+        seg[n].base = p;
+        seg[n].len = len;
+        seg[n].write = (flags & XCV_VRING_DESC_F_WRITE) != 0;
+        n++;
+        if (!(flags & XCV_VRING_DESC_F_NEXT))
+            break;
+        if (next >= table_len)
+            return false;
+        idx = next;
+    }
+    *nseg = n;
+    return true;
+}
+
+static uint16_t avail_slot(const struct ctx *x, uint16_t pos)
+{
+    return xcv_le16_load(x->w1 + x->avail_off + 4u + 2u * (size_t)(pos & (x->num - 1u)));
+}
+
+static uint16_t avail_idx(const struct ctx *x)
+{
+    return xcv_le16_load(x->w1 + x->avail_off + 2u);
+}
+
+/* The library's pop result must agree with the reference for the next available slot. */
+static void expect_pop(struct ctx *x, int r, const struct xcv_chain *c)
+{
+    struct ref_seg seg[MAXNUM];
+    unsigned n = 0;
+    if (r == XCV_EPROTO_AVAIL_IDX) {
+        FUZZ_CHECK((uint16_t)(avail_idx(x) - x->last_avail) > x->num);
+        return;
+    }
+    uint16_t head = avail_slot(x, x->last_avail);
+    bool ok = ref_walk(x, head, seg, &n);
+    if (r != XCV_OK) {
+        FUZZ_CHECK(!ok); /* refused a chain the rules accept */
+        return;
+    }
+    FUZZ_CHECK(ok); /* accepted a chain the rules refuse */
+    FUZZ_CHECK(c->head == head);
+    FUZZ_CHECK((unsigned)c->n_out + c->n_in == n);
+    for (unsigned k = 0; k < n; k++) {
+        FUZZ_CHECK(c->iov[k].base == seg[k].base && c->iov[k].len == seg[k].len);
+        FUZZ_CHECK(seg[k].write == (k >= c->n_out));
+    }
+    x->last_avail++;
 }
 
 /* Check a chain the device role handed out, then use it the way a device model would. */
@@ -174,6 +294,7 @@ static void saw_error(struct ctx *x, int r, unsigned logs_before)
 static int handler(void *c, const struct xcv_chain *chain, uint32_t *written)
 {
     struct ctx *x = c;
+    expect_pop(x, XCV_OK, chain);
     check_chain(x, chain);
     uint8_t mode = fin_u8(x->script);
     switch (mode % 4u) {
@@ -206,9 +327,11 @@ static void run(struct ctx *x, struct fuzz_in *s)
             if (was_broken) {
                 FUZZ_CHECK(r == XCV_EBROKEN);
             } else if (r == XCV_OK) {
+                expect_pop(x, r, &c);
                 check_chain(x, &c);
                 add_popped(x, &c);
             } else if (r != XCV_EAGAIN) {
+                expect_pop(x, r, &c);
                 saw_error(x, r, logs);
             }
             break;
@@ -299,8 +422,13 @@ static void run(struct ctx *x, struct fuzz_in *s)
             r = xcv_vq_device_enable_notify(&x->q);
             if (was_broken)
                 FUZZ_CHECK(r == XCV_EBROKEN);
-            else if (r != 0 && r != 1)
+            else if (r == 0 || r == 1)
+                FUZZ_CHECK(r == (avail_idx(x) != x->last_avail));
+            else {
+                FUZZ_CHECK(r == XCV_EPROTO_AVAIL_IDX);
+                FUZZ_CHECK((uint16_t)(avail_idx(x) - x->last_avail) > x->num);
                 saw_error(x, r, logs);
+            }
             break;
         case DEV_OP_DISABLE_NOTIFY:
             xcv_vq_device_disable_notify(&x->q);
@@ -332,6 +460,26 @@ static void run(struct ctx *x, struct fuzz_in *s)
             shadow_write(x, p, v, 2);
             break;
         }
+        case DEV_OP_DESC: {
+            /* Structured write: ring table or the indirect area at IND_AREA in window 1. */
+            uint8_t sel = fin_u8(s);
+            uint8_t fl = fin_u8(s);
+            uint16_t off = fin_u16(s);
+            uint16_t len = fin_u16(s);
+            uint8_t next = fin_u8(s);
+            uint8_t d[XCV_VRING_DESC_SIZE];
+            uint64_t base = (fl & 8u) && x->two_windows ? x->win[1].bus_base : x->win[0].bus_base;
+            xcv_le64_store(d, base + off);
+            xcv_le32_store(d + 8, len);
+            xcv_le16_store(d + 12, (uint16_t)(fl & 7u));
+            xcv_le16_store(d + 14, next);
+            size_t at = (sel & 1u)
+                            ? IND_AREA + ((size_t)(sel >> 1) % 32u) * XCV_VRING_DESC_SIZE
+                            : x->desc_off + ((size_t)(sel >> 1) % x->num) * XCV_VRING_DESC_SIZE;
+            if (at + sizeof d <= WIN1)
+                shadow_write(x, x->w1 + at, d, sizeof d);
+            break;
+        }
         case DEV_OP_RESET:
             xcv_vq_device_reset(&x->q);
             FUZZ_CHECK(xcv_vq_device_broken(&x->q) == 0);
@@ -339,6 +487,7 @@ static void run(struct ctx *x, struct fuzz_in *s)
             x->broken = 0;
             x->n_pop = 0;
             x->unpublished = 0;
+            x->last_avail = 0;
             break;
         default:
             break;
@@ -376,6 +525,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x.two_windows = (cfg & 4u) != 0;
 
     size_t desc_off = 0;
+    x.indirect = (cfg & 2u) != 0;
     x.avail_off = XCV_VRING_AVAIL_OFFSET(x.num);
     x.used_off = XCV_VRING_USED_OFFSET(x.num, XCV_CACHE_LINE_DEFAULT);
     if (cfg & 8u) {
@@ -436,6 +586,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool aligned = (desc_off % 16u) == 0 && (x.avail_off % 2u) == 0 && (x.used_off % 4u) == 0;
     if (placed && aligned) {
         FUZZ_CHECK(r == XCV_OK);
+        x.desc_off = desc_off;
         run(&x, &script);
     } else {
         FUZZ_CHECK(r == XCV_EPROTO_LAYOUT || r == XCV_EPROTO_WINDOW || r == XCV_EPROTO_OVERFLOW);

@@ -39,7 +39,11 @@
 #define DATA_BUS UINT64_C(0x80000)
 #define LINE XCV_CACHE_LINE_DEFAULT
 
-enum tok_state { T_FREE, T_OUT, T_DONE };
+enum tok_state {
+    T_FREE,
+    T_OUT,
+    T_DONE
+};
 
 struct tok {
     enum tok_state state;
@@ -52,8 +56,8 @@ struct ctx {
     struct xcv_vring_layout lay;
     uint8_t *ring;
     size_t ring_bytes;
-    uint8_t *used;       /* local used ring inside ring */
-    uint8_t *used_copy;  /* what the harness (the device) last wrote there */
+    uint8_t *used;      /* local used ring inside ring */
+    uint8_t *used_copy; /* what the harness (the device) last wrote there */
     uint8_t *data;
     uint8_t *data_copy;
     uint16_t num;
@@ -64,6 +68,7 @@ struct ctx {
     uint16_t added;     /* model of the driver's avail index */
     uint16_t last_used; /* model of the next used entry the driver consumes */
     int broken;
+    bool drained; /* the last get_used found nothing: the next one must read the index */
     uint64_t posted_total;
     uint64_t returned_total;
 };
@@ -74,7 +79,10 @@ static size_t ring_used_end(const struct ctx *x)
     return (size_t)(x->used - x->ring) + XCV_VRING_USED_BYTES(x->num);
 }
 
-static uint16_t used_idx(const struct ctx *x) { return xcv_le16_load(x->used + 2); }
+static uint16_t used_idx(const struct ctx *x)
+{
+    return xcv_le16_load(x->used + 2);
+}
 
 static uint8_t *used_entry(struct ctx *x, uint16_t i)
 {
@@ -187,13 +195,18 @@ static void do_get_used(struct ctx *x)
         FUZZ_CHECK(r == XCV_EBROKEN);
         return;
     }
-    if (r == XCV_EAGAIN)
+    if (x->drained && (uint16_t)(idx_now - x->last_used) > x->outstanding)
+        FUZZ_CHECK(r == XCV_EPROTO_USED_IDX); /* an index beyond what is in flight */
+    if (r == XCV_EAGAIN) {
+        x->drained = true;
         return;
+    }
+    x->drained = false;
     if (r == XCV_OK) {
         struct tok *t = token;
         FUZZ_CHECK(t >= x->tok && t < x->tok + MAXNUM);
-        FUZZ_CHECK(t->state == T_OUT);       /* returned at most once */
-        FUZZ_CHECK(t->head == id);           /* the chain the entry names */
+        FUZZ_CHECK(t->state == T_OUT); /* returned at most once */
+        FUZZ_CHECK(t->head == id);     /* the chain the entry names */
         FUZZ_CHECK(len == elen && len <= t->wlen);
         t->state = T_DONE;
         x->outstanding--;
@@ -238,6 +251,7 @@ static void recover(struct ctx *x)
         FUZZ_CHECK(x->ring[i] == 0); /* reset zeroes the ring */
     memset(x->used_copy, 0, XCV_VRING_USED_BYTES(x->num));
     x->broken = 0;
+    x->drained = true;
     x->added = 0;
     x->last_used = 0;
 }
@@ -252,6 +266,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t cfg = fin_u8(&s);
     x.num = (uint16_t)(1u << (fin_u8(&s) % 6u));
     x.event_idx = (cfg & 1u) != 0;
+    x.drained = true;
     bool indirect = (cfg & 2u) != 0;
     x.indirect = indirect;
 
@@ -358,6 +373,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 else
                     FUZZ_CHECK((xcv_le16_load(avail) & XCV_VRING_AVAIL_F_NO_INTERRUPT) == 0);
                 FUZZ_CHECK(r == (used_idx(&x) != x.last_used));
+                FUZZ_CHECK((uint16_t)(used_idx(&x) - x.last_used) <= x.outstanding);
             } else {
                 broke(&x, r);
                 FUZZ_CHECK(r == XCV_EPROTO_USED_IDX);

@@ -27,7 +27,10 @@ struct buf {
     size_t n;
 };
 
-static void put8(struct buf *o, unsigned v) { o->b[o->n++] = (uint8_t)v; }
+static void put8(struct buf *o, unsigned v)
+{
+    o->b[o->n++] = (uint8_t)v;
+}
 static void put16(struct buf *o, unsigned v)
 {
     put8(o, v & 0xffu);
@@ -79,6 +82,18 @@ static void avail(struct dev_seed *s, const unsigned *heads, unsigned n)
     for (unsigned i = 0; i < n; i++)
         xcv_le16_store(a + 4 + 2 * i, (uint16_t)heads[i]);
     xcv_le16_store(a + 2, (uint16_t)n);
+}
+
+/* A DEV_OP_DESC step: @p sel bit0 picks the indirect area, the rest the index. */
+static void script_desc(struct dev_seed *s, unsigned sel, unsigned flags, unsigned off,
+                        unsigned len, unsigned next)
+{
+    put8(&s->script, DEV_OP_DESC);
+    put8(&s->script, sel);
+    put8(&s->script, flags);
+    put16(&s->script, off);
+    put16(&s->script, len);
+    put8(&s->script, next);
 }
 
 static int dev_emit(const char *dir, const char *name, struct dev_seed *s)
@@ -162,7 +177,8 @@ static int dev_seeds(const char *dir)
     put8(&s.script, DEV_OP_POP);
     put8(&s.script, DEV_OP_POP);
     put8(&s.script, DEV_OP_RESET);
-    put8(&s.script, DEV_OP_PATCH), put16(&s.script, 0x20 + 12), put8(&s.script, 1), put8(&s.script, 0);
+    put8(&s.script, DEV_OP_PATCH), put16(&s.script, 0x20 + 12); /* desc 2 flags := 0 */
+    put8(&s.script, 1), put8(&s.script, 0);
     put8(&s.script, DEV_OP_POP);
     rc |= dev_emit(dir, "loop_nested_indirect.bin", &s);
 
@@ -177,6 +193,18 @@ static int dev_seeds(const char *dir)
     put8(&s.script, DEV_OP_FLUSH);
     put8(&s.script, DEV_OP_ENABLE_NOTIFY);
     rc |= dev_emit(dir, "two_windows.bin", &s);
+
+    /* 5: an empty window; the script builds an indirect chain descriptor by descriptor. */
+    dev_init(&s, 0x03, 3, 0);
+    script_desc(&s, 0 << 1, XCV_VRING_DESC_F_INDIRECT, 0x600, 48, 0);
+    script_desc(&s, (0 << 1) | 1, XCV_VRING_DESC_F_NEXT, 0x400, 16, 1);
+    script_desc(&s, (1 << 1) | 1, XCV_VRING_DESC_F_NEXT | XCV_VRING_DESC_F_WRITE, 0x500, 32, 2);
+    script_desc(&s, (2 << 1) | 1, XCV_VRING_DESC_F_WRITE, 0x540, 8, 0);
+    put8(&s.script, DEV_OP_AVAIL_BUMP), put8(&s.script, 1);
+    put8(&s.script, DEV_OP_POP);
+    put8(&s.script, DEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 200);
+    put8(&s.script, DEV_OP_FLUSH);
+    rc |= dev_emit(dir, "script_built_indirect.bin", &s);
     return rc;
 }
 
@@ -239,8 +267,10 @@ static int drv_seeds(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s <corpus-dir> (with fuzz_vq_device_pop/ and "
-                        "fuzz_vq_driver_used/ in it)\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s <corpus-dir> (with fuzz_vq_device_pop/ and "
+                "fuzz_vq_driver_used/ in it)\n",
+                argv[0]);
         return 2;
     }
     char d1[400], d2[400];

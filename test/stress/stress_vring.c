@@ -57,9 +57,9 @@
 #define BUS_BASE UINT64_C(0x80000000) /* not 0, so bus and local offsets really differ */
 
 #define DEFAULT_BUFFERS 10000000ull
-#define POLL_SPINS 128u        /* busy polls before arming notifications */
-#define YIELD_EVERY 64u        /* spins between sched_yield while waiting for a doorbell */
-#define LOST_WAKEUP_NS 2000000000ull /* pending work without a doorbell for this long: lost */
+#define POLL_SPINS 128u              /* busy polls before arming notifications */
+#define YIELD_EVERY 64u              /* spins between sched_yield while waiting for a doorbell */
+#define LOST_WAKEUP_NS 5000000000ull /* pending work without a doorbell for this long: lost */
 #define STALL_NS 30000000000ull      /* no progress at all for this long: deadlock */
 
 static _Alignas(4096) uint8_t g_window[WIN_BYTES];
@@ -70,7 +70,10 @@ struct doorbells {
     _Atomic uint64_t to_driver;
 };
 
-enum { DB_TO_DEVICE = 0, DB_TO_DRIVER = 1 };
+enum {
+    DB_TO_DEVICE = 0,
+    DB_TO_DRIVER = 1
+};
 
 static struct doorbells g_db;
 static atomic_bool g_stop;
@@ -89,11 +92,11 @@ static struct options g_opt;
 
 /* ---- helpers ---- */
 
-#define FAIL(...)                                                                              \
-    do {                                                                                       \
-        fail_at(__FILE__, __LINE__);                                                           \
-        fprintf(stderr, __VA_ARGS__);                                                          \
-        fputc('\n', stderr);                                                                   \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        fail_at(__FILE__, __LINE__);                                                               \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
     } while (0)
 
 static void fail_at(const char *file, int line)
@@ -146,10 +149,19 @@ static inline uint8_t pat(uint64_t key, uint32_t i)
     return (uint8_t)((uint8_t)(key >> ((i & 7u) * 8u)) + (uint8_t)(i >> 3) * 0x1du + (uint8_t)i);
 }
 
-static inline uint64_t key_readable(uint64_t seq) { return mix64(seq * 2u + 1u); }
-static inline uint64_t key_writable(uint64_t seq) { return mix64(seq * 2u + 2u) ^ 0xa5u; }
+static inline uint64_t key_readable(uint64_t seq)
+{
+    return mix64(seq * 2u + 1u);
+}
+static inline uint64_t key_writable(uint64_t seq)
+{
+    return mix64(seq * 2u + 2u) ^ 0xa5u;
+}
 
-static uint8_t *data_area(void) { return g_window + DATA_OFF; }
+static uint8_t *data_area(void)
+{
+    return g_window + DATA_OFF;
+}
 
 /* The 16-byte header at the start of the first readable segment. */
 struct hdr {
@@ -265,8 +277,8 @@ static int wait_doorbell(_Atomic uint64_t *db, arm_fn arm, void *q, const char *
         if (pending_since == 0) {
             pending_since = t; /* the peer may be between publish and notify: wait more */
         } else if (t - pending_since > LOST_WAKEUP_NS) {
-            FAIL("%s: work pending for %llu ms but no doorbell arrived (lost notification)",
-                 who, (unsigned long long)((t - pending_since) / 1000000ull));
+            FAIL("%s: work pending for %llu ms but no doorbell arrived (lost notification)", who,
+                 (unsigned long long)((t - pending_since) / 1000000ull));
             return -1;
         }
     }
@@ -313,8 +325,14 @@ struct drv_stats {
 static struct drv_stats g_ds;
 static uint8_t *g_done_bitmap;
 
-static int drv_arm(void *q) { return xcv_vq_driver_enable_notify(q); }
-static int dev_arm(void *q) { return xcv_vq_device_enable_notify(q); }
+static int drv_arm(void *q)
+{
+    return xcv_vq_driver_enable_notify(q);
+}
+static int dev_arm(void *q)
+{
+    return xcv_vq_device_enable_notify(q);
+}
 
 static void build_chain(struct token *t, uint64_t *rs, struct xcv_sg *sg)
 {
@@ -322,9 +340,14 @@ static void build_chain(struct token *t, uint64_t *rs, struct xcv_sg *sg)
     unsigned n_out = rnd(rs) % (n + 1u);
     /* Make the extreme shapes (all readable, all writable) as likely as the mixed ones. */
     switch (rnd(rs) % 4u) {
-    case 0: n_out = n; break;
-    case 1: n_out = 0; break;
-    default: break;
+    case 0:
+        n_out = n;
+        break;
+    case 1:
+        n_out = 0;
+        break;
+    default:
+        break;
     }
     t->n_out = (uint8_t)n_out;
     t->n_in = (uint8_t)(n - n_out);
@@ -367,8 +390,7 @@ static bool drv_check_returned(struct token *t, uint32_t len)
         return false;
     }
     if (!t->busy) {
-        FAIL("driver: token %u (seq %" PRIu64 ") returned while not outstanding", t->slot,
-             t->seq);
+        FAIL("driver: token %u (seq %" PRIu64 ") returned while not outstanding", t->slot, t->seq);
         return false;
     }
     if (len > t->in_len) {
@@ -389,8 +411,8 @@ static bool drv_check_returned(struct token *t, uint32_t len)
             const uint8_t *q = slot + t->seg_off[k];
             for (uint32_t j = 0; j < t->seg_len[k]; j++, pos++) {
                 if (pos >= HDR_BYTES && q[j] != pat(key, pos)) {
-                    FAIL("driver: seq %" PRIu64 " readable byte %u changed by the device",
-                         t->seq, pos);
+                    FAIL("driver: seq %" PRIu64 " readable byte %u changed by the device", t->seq,
+                         pos);
                     return false;
                 }
             }
@@ -409,8 +431,8 @@ static bool drv_check_returned(struct token *t, uint32_t len)
         const uint8_t *q = slot + t->seg_off[k];
         for (uint32_t j = 0; j < t->seg_len[k] && pos < len; j++, pos++) {
             if (q[j] != pat(key, pos)) {
-                FAIL("driver: seq %" PRIu64 " written byte %u is 0x%02x, expected 0x%02x",
-                     t->seq, pos, q[j], pat(key, pos));
+                FAIL("driver: seq %" PRIu64 " written byte %u is 0x%02x, expected 0x%02x", t->seq,
+                     pos, q[j], pat(key, pos));
                 return false;
             }
         }
@@ -617,8 +639,8 @@ static bool dev_handle(const struct xcv_chain *c, uint64_t seq, uint64_t *rs, ui
             h.out_len != out_len || h.in_len != in_len) {
             FAIL("device: chain %" PRIu64 " header (seq %" PRIu64 " slot %u shape %u+%u len "
                  "%u/%u) does not match the chain (slot %u shape %u+%u len %u/%u)",
-                 seq, h.seq, h.slot, h.n_out, h.n_in, h.out_len, h.in_len, slot, c->n_out,
-                 c->n_in, out_len, in_len);
+                 seq, h.seq, h.slot, h.n_out, h.n_in, h.out_len, h.in_len, slot, c->n_out, c->n_in,
+                 out_len, in_len);
             return false;
         }
         uint64_t key = key_readable(seq);
@@ -628,7 +650,8 @@ static bool dev_handle(const struct xcv_chain *c, uint64_t seq, uint64_t *rs, ui
             for (uint32_t j = 0; j < c->iov[k].len; j++, pos++) {
                 if (pos >= HDR_BYTES && p[j] != pat(key, pos)) {
                     FAIL("device: chain %" PRIu64 " readable byte %u is 0x%02x, expected "
-                         "0x%02x", seq, pos, p[j], pat(key, pos));
+                         "0x%02x",
+                         seq, pos, p[j], pat(key, pos));
                     return false;
                 }
             }
@@ -711,8 +734,7 @@ static void *device_thread(void *arg)
                 continue;
             }
             idle = 0;
-            int w = wait_doorbell(&g_db.to_device, dev_arm, &g_dev, "device",
-                                  &g_vs.armed_waits);
+            int w = wait_doorbell(&g_db.to_device, dev_arm, &g_dev, "device", &g_vs.armed_waits);
             if (w < 0)
                 return NULL;
             xcv_vq_device_disable_notify(&g_dev);
@@ -931,8 +953,8 @@ int main(int argc, char **argv)
            ", armed waits %" PRIu64 "\n",
            g_ds.posted, g_ds.completed, g_ds.indirect, g_ds.enospc, g_ds.publishes, g_ds.kicks,
            g_ds.armed_waits);
-    printf("device: popped %" PRIu64 " pushed %" PRIu64 ", publishes %" PRIu64
-           ", notifies %" PRIu64 ", armed waits %" PRIu64 "\n",
+    printf("device: popped %" PRIu64 " pushed %" PRIu64 ", publishes %" PRIu64 ", notifies %" PRIu64
+           ", armed waits %" PRIu64 "\n",
            g_vs.popped, g_vs.pushed, g_vs.publishes, g_vs.notifies, g_vs.armed_waits);
     printf("bytes: %" PRIu64 " readable posted, %" PRIu64 " checked by the device, %" PRIu64
            " written and checked\n",
