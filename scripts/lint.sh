@@ -41,7 +41,8 @@ db, root, prefixes = sys.argv[1], sys.argv[2], sys.argv[3:]
 seen = set()
 for entry in json.load(open(db)):
     path = os.path.relpath(os.path.join(entry["directory"], entry["file"]), root)
-    if any(path.startswith(p + "/") for p in prefixes) and path not in seen:
+    if path.endswith(".c") and any(path.startswith(p + "/") for p in prefixes) \
+            and path not in seen:
         seen.add(path)
         print(path)
 PY

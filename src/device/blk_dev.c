@@ -109,9 +109,10 @@ static uint8_t blk_dwz(struct xcv_blk_dev *b, const struct xcv_chain *c, bool di
     uint32_t nseg = data_out / XCV_VIRTIO_BLK_DWZ_SEG_SIZE;
     /* Copy every segment once, validate all of them, then act on the local copies. */
     uint8_t segs[XCV_BLK_DEV_MAX_DWZ_SEG * XCV_VIRTIO_BLK_DWZ_SEG_SIZE];
-    (void)xcv_iov_gather(c->iov, c->n_out, XCV_VIRTIO_BLK_HDR_SIZE, segs, data_out);
+    if (xcv_iov_gather(c->iov, c->n_out, XCV_VIRTIO_BLK_HDR_SIZE, segs, data_out) != data_out)
+        return XCV_VIRTIO_BLK_S_IOERR;
     for (uint32_t i = 0; i < nseg; i++) {
-        const uint8_t *s = segs + i * XCV_VIRTIO_BLK_DWZ_SEG_SIZE;
+        const uint8_t *s = segs + (size_t)i * XCV_VIRTIO_BLK_DWZ_SEG_SIZE;
         uint64_t sector = xcv_le64_load(s);
         uint32_t num = xcv_le32_load(s + 8);
         uint32_t flags = xcv_le32_load(s + 12);
@@ -123,7 +124,7 @@ static uint8_t blk_dwz(struct xcv_blk_dev *b, const struct xcv_chain *c, bool di
             return XCV_VIRTIO_BLK_S_IOERR;
     }
     for (uint32_t i = 0; i < nseg; i++) {
-        const uint8_t *s = segs + i * XCV_VIRTIO_BLK_DWZ_SEG_SIZE;
+        const uint8_t *s = segs + (size_t)i * XCV_VIRTIO_BLK_DWZ_SEG_SIZE;
         uint64_t sector = xcv_le64_load(s);
         uint32_t num = xcv_le32_load(s + 8);
         bool unmap = (xcv_le32_load(s + 12) & XCV_VIRTIO_BLK_WZ_F_UNMAP) != 0u;
@@ -141,7 +142,8 @@ static uint8_t blk_request(struct xcv_blk_dev *b, const struct xcv_chain *c)
         return XCV_VIRTIO_BLK_S_IOERR; /* short header */
     /* The header is driver-written shared memory: copy it once, use only the copy. */
     uint8_t hdr[XCV_VIRTIO_BLK_HDR_SIZE];
-    (void)xcv_iov_gather(c->iov, c->n_out, 0, hdr, sizeof(hdr));
+    if (xcv_iov_gather(c->iov, c->n_out, 0, hdr, sizeof(hdr)) != sizeof(hdr))
+        return XCV_VIRTIO_BLK_S_IOERR;
     uint32_t type = xcv_le32_load(hdr);
     uint64_t sector = xcv_le64_load(hdr + 8);
     uint32_t data_out = c->out_len - XCV_VIRTIO_BLK_HDR_SIZE;

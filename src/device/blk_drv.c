@@ -234,16 +234,14 @@ int xcv_blk_drv_complete(struct xcv_blk_drv *b, struct xcv_blk_req **out)
      * visible. Read it once. */
     uint8_t st = req->meta[BLK_META_STATUS];
     req->used_len = len;
-    if (len == 0u || st == BLK_STATUS_UNSET)
-        req->result = XCV_EPROTO_DEVICE; /* completed without a status */
-    else if (st == XCV_VIRTIO_BLK_S_OK)
+    /* No status (nothing written, or the byte still unset) or an undefined one: a device fault. */
+    req->result = XCV_EPROTO_DEVICE;
+    if (len != 0u && st == XCV_VIRTIO_BLK_S_OK)
         req->result = XCV_OK;
-    else if (st == XCV_VIRTIO_BLK_S_IOERR)
+    else if (len != 0u && st == XCV_VIRTIO_BLK_S_IOERR)
         req->result = XCV_EIO;
-    else if (st == XCV_VIRTIO_BLK_S_UNSUPP)
+    else if (len != 0u && st == XCV_VIRTIO_BLK_S_UNSUPP)
         req->result = XCV_ENOTSUP;
-    else
-        req->result = XCV_EPROTO_DEVICE;
     if (req->type == XCV_VIRTIO_BLK_T_GET_ID && req->result == XCV_OK)
         xcv_memcpy(req->id, req->meta + BLK_META_ID, XCV_VIRTIO_BLK_ID_BYTES);
     (void)xcv_pool_free(b->pool, req->meta);
@@ -288,7 +286,7 @@ int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void
         }
         sg[i].len = len - i * bs < bs ? len - i * bs : bs;
         if (write)
-            xcv_memcpy(loc[i], (const uint8_t *)buf + i * bs, sg[i].len);
+            xcv_memcpy(loc[i], (const uint8_t *)buf + (size_t)i * bs, sg[i].len);
     }
     struct xcv_blk_req req = {0};
     int r = xcv_blk_drv_submit(b, &req, write ? XCV_VIRTIO_BLK_T_OUT : XCV_VIRTIO_BLK_T_IN,
@@ -301,7 +299,7 @@ int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void
         struct xcv_blk_req *done = NULL;
         for (;;) {
             r = xcv_blk_drv_complete(b, &done);
-            if (r == XCV_OK || (r != XCV_EAGAIN))
+            if (r != XCV_EAGAIN)
                 break;
             int pr = xcv_channel_poll(b->ch, 16);
             if (pr < 0 && pr != XCV_EPEERRESET) {
@@ -324,7 +322,7 @@ int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void
         }
         if (r == XCV_OK && !write) {
             for (uint32_t i = 0; i < nbuf; i++)
-                xcv_memcpy((uint8_t *)buf + i * bs, loc[i], sg[i].len);
+                xcv_memcpy((uint8_t *)buf + (size_t)i * bs, loc[i], sg[i].len);
         }
     }
     for (uint32_t i = 0; i < nbuf; i++)

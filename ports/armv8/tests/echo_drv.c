@@ -228,7 +228,7 @@ static int inject_avail(uint16_t head, uint16_t step)
     if (q == NULL)
         return XCV_ENODEV;
     uint16_t idx = q->avail_idx; /* the queue's private shadow: what the device expects */
-    xcv_le16_store(q->avail + 4u + 2u * (idx & q->mask), head);
+    xcv_le16_store(q->avail + 4u + (size_t)2u * (idx & q->mask), head);
     atomic_store_explicit((_Atomic uint16_t *)(void *)(q->avail + 2u), (uint16_t)(idx + step),
                           memory_order_release);
     if (!DEMO_COHERENT_WINDOW)
