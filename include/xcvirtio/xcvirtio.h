@@ -12,6 +12,7 @@
 #include "xcvirtio/channel.h"
 #include "xcvirtio/dev_blk.h"
 #include "xcvirtio/dev_console.h"
+#include "xcvirtio/dev_net.h"
 #include "xcvirtio/dev_rng.h"
 #include "xcvirtio/error.h"
 #include "xcvirtio/msg.h"

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/**
+ * @file dev_net.h
+ * @brief virtio-net (virtio 1.2, section 5.1): a network device model with a backend interface
+ *        (device role), and a frame driver with receive-buffer refill (driver role).
+ *
+ * The device has two queues: receiveq (0) and transmitq (1). Every buffer starts with the
+ * 12-byte ::xcv_net_hdr (VERSION_1 layout). Checksum and GSO fields are carried unchanged from
+ * the transmit chain to the backend and from the backend to the receive buffers: the model
+ * never interprets them.
+ *
+ * Device role: xcv_net_dev_init() registers a network device (id 1). When the driver kicks the
+ * transmitq, the model pops chains with a budget, copies each header into local memory once,
+ * validates the chain (header readable and complete, no device-writable segment, frame length
+ * within the limit) and only then calls the backend's @c transmit. The backend pushes received
+ * frames with xcv_net_dev_deliver(). Hostile chains are completed with a used length of 0 and
+ * counted; nothing outside a chain is ever accessed.
+ *
+ * Driver role: xcv_net_drv_open() opens the device and posts receive buffers from a pool in the
+ * window; xcv_net_drv_send() and xcv_net_drv_receive() never block. Every pool buffer comes
+ * back on a reset or a peer restart.
+ */
+#ifndef XCVIRTIO_DEV_NET_H
+#define XCVIRTIO_DEV_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xcvirtio/channel.h"
+#include "xcvirtio/pool.h"
+#include "xcvirtio/vdev.h"
+#include "xcvirtio/vdrv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @name virtio-net feature bits used here (virtio 1.2, 5.1.3)
+ *  @{ */
+#define XCV_VIRTIO_NET_F_MTU 3u        /**< mtu in the config space is valid. */
+#define XCV_VIRTIO_NET_F_MAC 5u        /**< mac in the config space is valid. */
+#define XCV_VIRTIO_NET_F_MRG_RXBUF 15u /**< A received frame may span several buffers. */
+#define XCV_VIRTIO_NET_F_STATUS 16u    /**< status in the config space is valid. */
+/** @} */
+
+/** @name Config space offsets (virtio 1.2, 5.1.4; little-endian)
+ *  @{ */
+#define XCV_VIRTIO_NET_CFG_MAC 0u        /**< u8 mac[6]. */
+#define XCV_VIRTIO_NET_CFG_STATUS 6u     /**< le16 status. */
+#define XCV_VIRTIO_NET_CFG_MAX_VQ_PAIRS 8u /**< le16 max_virtqueue_pairs. */
+#define XCV_VIRTIO_NET_CFG_MTU 10u       /**< le16 mtu. */
+#define XCV_VIRTIO_NET_CFG_SIZE 12u      /**< Bytes of config space this model exposes. */
+/** @} */
+
+/** @brief Status bit: the link is up (5.1.4). */
+#define XCV_VIRTIO_NET_S_LINK_UP 1u
+
+/** @name Header flags and GSO types (5.1.6), carried unchanged by this library
+ *  @{ */
+#define XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM 1u /**< The checksum at csum_start/offset is partial. */
+#define XCV_VIRTIO_NET_HDR_F_DATA_VALID 2u /**< The checksum was validated. */
+#define XCV_VIRTIO_NET_HDR_GSO_NONE 0u     /**< No segmentation offload. */
+/** @} */
+
+/** @brief Bytes of the virtio_net_hdr with VERSION_1 (num_buffers always present). */
+#define XCV_VIRTIO_NET_HDR_SIZE 12u
+/** @brief Ethernet header bytes added to the MTU for the default frame limit. */
+#define XCV_NET_ETH_HLEN 14u
+/** @brief MTU assumed when none is configured. */
+#define XCV_NET_DEFAULT_MTU 1500u
+
+/** @brief Queue index of the receiveq. */
+#define XCV_NET_RXQ 0u
+/** @brief Queue index of the transmitq. */
+#define XCV_NET_TXQ 1u
+/** @brief Longest chain the device model accepts on either queue. */
+#define XCV_NET_DEV_MAX_CHAIN 16u
+/** @brief Largest queue size offered by the model, and largest the driver asks for. */
+#define XCV_NET_MAX_QUEUE 256u
+/** @brief Most receive buffers one frame may span (MRG_RXBUF), on both sides. */
+#define XCV_NET_MAX_MRG 16u
+
+/**
+ * @brief The virtio_net_hdr in host byte order (the wire form is 12 little-endian bytes).
+ * Callers fill or read it in local memory; the library converts it.
+ */
+struct xcv_net_hdr {
+    uint8_t flags;        /**< XCV_VIRTIO_NET_HDR_F_* bits (passed through). */
+    uint8_t gso_type;     /**< GSO type (passed through). */
+    uint16_t hdr_len;     /**< Header length hint (passed through). */
+    uint16_t gso_size;    /**< GSO segment size (passed through). */
+    uint16_t csum_start;  /**< Checksum start (passed through). */
+    uint16_t csum_offset; /**< Checksum offset (passed through). */
+    uint16_t num_buffers; /**< Receive: buffers the frame spans (set by the device model).
+                               Transmit: passed through as the driver wrote it. */
+};
+
+/* ============================== device role ============================== */
+
+/**
+ * @brief A network backend (device role): where transmitted frames go.
+ * Calls are synchronous, on the thread that polls the channel.
+ */
+struct xcv_net_backend_ops {
+    /**
+     * @brief Required: one validated transmitted frame.
+     * @param ctx The context given at init.
+     * @param hdr The frame's header: a local copy, valid for the call only.
+     * @param frame_iov Segments of the frame (after the header) in the shared window; the backend
+     *                  copies them out and must not keep the pointers after it returns.
+     * @param n Number of segments (0 for an empty frame).
+     * @param len Frame bytes (sum of the segment lengths, within the frame limit).
+     * @return 0, or a negative ::xcv_err (counted in tx_errors; the chain is completed anyway).
+     */
+    int (*transmit)(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *frame_iov,
+                    unsigned n, uint32_t len);
+    /** @brief Optional: the driver posted receive buffers (a deliver may now succeed). */
+    void (*rx_ready)(void *ctx);
+};
+
+/** @brief Device model configuration. Read during xcv_net_dev_init() only. */
+struct xcv_net_dev_config {
+    const struct xcv_net_backend_ops *ops; /**< Backend (required). */
+    void *backend_ctx;        /**< Passed to every backend call. */
+    uint8_t mac[6];           /**< MAC address (offered with MAC). */
+    uint16_t mtu;             /**< MTU to advertise (MTU feature, 68..65535); 0 = none. */
+    uint32_t max_frame;       /**< Frame limit in bytes without the header; 0 = MTU + 14
+                                   (1500 + 14 without an MTU). */
+    bool mrg_rxbuf;           /**< Offer MRG_RXBUF. */
+    bool link_down;           /**< Start with the link down (STATUS is always offered). */
+    uint16_t queue_size;      /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
+    unsigned budget;          /**< Transmit chains handled per notification; 0 = queue size. */
+    uint64_t ring_features;   /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
+};
+
+/** @brief Counters of a device model (device role), for diagnostics and tests. */
+struct xcv_net_dev_stats {
+    uint64_t tx_frames;     /**< Frames handed to the backend. */
+    uint64_t tx_bytes;      /**< Frame bytes handed to the backend. */
+    uint64_t tx_errors;     /**< Backend transmit calls that returned an error. */
+    uint64_t tx_dropped;    /**< Hostile transmit chains (short header, writable segment,
+                                 oversize frame), completed with used length 0. */
+    uint64_t rx_frames;     /**< Frames delivered into receive buffers. */
+    uint64_t rx_bytes;      /**< Frame bytes delivered. */
+    uint64_t rx_bad_chain;  /**< Hostile receive chains (readable segment, too short for the
+                                 header), completed with used length 0. */
+    uint64_t rx_dropped;    /**< Frames dropped: did not fit the buffers available. */
+};
+
+/** @brief A virtio-net device model. Caller-allocated (static is fine); fields are private. */
+struct xcv_net_dev {
+    struct xcv_vdev vdev;                              /**< @private */
+    struct xcv_vdev_queue queues[2];                   /**< @private */
+    struct xcv_vq_dev_slot rx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
+    struct xcv_vq_dev_slot tx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
+    struct xcv_iov tx_iov[XCV_NET_DEV_MAX_CHAIN];      /**< @private transmit scratch */
+    struct xcv_iov frame_iov[XCV_NET_DEV_MAX_CHAIN];   /**< @private frame segments */
+    struct xcv_iov rx_iov[XCV_NET_MAX_MRG * XCV_NET_DEV_MAX_CHAIN]; /**< @private */
+    uint16_t rx_head[XCV_NET_MAX_MRG];                 /**< @private */
+    uint16_t rx_nin[XCV_NET_MAX_MRG];                  /**< @private */
+    uint32_t rx_cap[XCV_NET_MAX_MRG];                  /**< @private writable bytes */
+    uint8_t config[XCV_VIRTIO_NET_CFG_SIZE];           /**< @private model-written */
+    uint8_t config_orig[XCV_VIRTIO_NET_CFG_SIZE];      /**< @private trusted copy */
+    const struct xcv_net_backend_ops *ops;             /**< @private */
+    void *backend_ctx;                                 /**< @private */
+    uint32_t max_frame;                                /**< @private */
+    unsigned budget;                                   /**< @private */
+    bool pending;                                      /**< @private */
+    struct xcv_net_dev_stats stats;                    /**< @private */
+};
+
+/**
+ * @brief Initialise a network device model and register it on a device-role channel.
+ *
+ * Offers VERSION_1, MAC, STATUS, MTU (when @c mtu is set) and MRG_RXBUF (when asked). The
+ * config space lives in @p n; driver writes to it are undone (no field is driver-writable).
+ *
+ * @param n Caller-owned model object; must outlive the channel registration.
+ * @param ch A device-role channel.
+ * @param cfg Configuration.
+ * @return The device number (>= 0); ::XCV_EINVAL for a bad configuration; ::XCV_ENOSPC when
+ *         the channel has no free device slot.
+ */
+int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
+                     const struct xcv_net_dev_config *cfg);
+
+/**
+ * @brief Handle up to @p budget transmit chains (device role). Called by the model on every
+ * transmitq kick; call it again while xcv_net_dev_pending() is true.
+ * @return Chains handled (>= 0); ::XCV_ENODEV when the queue is not set up; a negative ring
+ *         error (the queue is broken and NEEDS_RESET is raised).
+ */
+int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget);
+
+/** @brief True when the last transmit run stopped on its budget with chains possibly left. */
+bool xcv_net_dev_pending(const struct xcv_net_dev *n);
+
+/**
+ * @brief Push one frame from the backend into the driver's receive buffers (device role).
+ *
+ * Writes the header (with @c num_buffers set by the model) and the frame. With MRG_RXBUF the
+ * frame may spread over up to ::XCV_NET_MAX_MRG chains; without it one chain must hold the
+ * header and the whole frame, or the frame is dropped (the chain is completed with used length
+ * 0 and rx_dropped counts it). Chains with device-readable segments, or too short for the
+ * header, are completed with used length 0 and counted in rx_bad_chain.
+ *
+ * @param n The model.
+ * @param hdr Header to carry (caller-owned, read only); NULL for an all-zero header.
+ * @param frame Frame bytes (caller-owned, local memory).
+ * @param len Frame bytes, at most the frame limit.
+ * @return ::XCV_OK (delivered); ::XCV_EAGAIN when no receive buffer is posted (nothing taken:
+ *         retry after rx_ready); ::XCV_ENOMEM when the frame was dropped for lack of space;
+ *         ::XCV_EINVAL (bad argument or @p len over the limit); ::XCV_ENODEV when the receiveq
+ *         is not set up; a ring error (queue broken, NEEDS_RESET raised).
+ */
+int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, const void *frame,
+                        uint32_t len);
+
+/**
+ * @brief Set the link status (device role) and tell the driver (EVENT_CONFIG).
+ * @return ::XCV_OK or an error from the channel.
+ */
+int xcv_net_dev_set_link(struct xcv_net_dev *n, bool up);
+
+/** @brief The model's counters (device role). */
+const struct xcv_net_dev_stats *xcv_net_dev_stats(const struct xcv_net_dev *n);
+
+/** @brief The device behind the model, for xcv_vdev_* calls. */
+struct xcv_vdev *xcv_net_dev_vdev(struct xcv_net_dev *n);
+
+/* ============================== driver role ============================== */
+
+/** @brief Driver configuration. Read during xcv_net_drv_open() only. */
+struct xcv_net_drv_config {
+    uint16_t dev_num;      /**< Device number on the channel. */
+    struct xcv_pool *pool; /**< Pool in the window for receive and transmit buffers (caller-owned,
+                                buffers of more than ::XCV_VIRTIO_NET_HDR_SIZE bytes). */
+    uint16_t queue_size;   /**< Wanted queue size (power of two, <= 256; 0 = 64). */
+    uint16_t rx_buffers;   /**< Receive buffers kept posted (0 = half the queue size). */
+    uint64_t features;     /**< Features to accept; 0 = all this driver knows. */
+};
+
+/** @brief Counters of a driver. */
+struct xcv_net_drv_stats {
+    uint64_t rx_empty;   /**< Receive buffers the device returned without a frame (reposted). */
+    uint64_t rx_dropped; /**< Frames dropped by the driver (malformed, or too big for the
+                              caller). */
+};
+
+/** @brief A virtio-net driver. Caller-allocated; fields are private. */
+struct xcv_net_drv {
+    struct xcv_vdrv vdrv;                               /**< @private */
+    struct xcv_vdrv_queue queues[2];                    /**< @private */
+    struct xcv_vq_drv_slot rx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
+    struct xcv_vq_drv_slot tx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
+    struct xcv_channel *ch;                             /**< @private */
+    struct xcv_pool *pool;                              /**< @private */
+    void *held[XCV_NET_MAX_MRG];                        /**< @private buffers of a partial frame */
+    uint32_t held_len[XCV_NET_MAX_MRG];                 /**< @private */
+    unsigned n_held;                                    /**< @private */
+    unsigned want;                                      /**< @private buffers of the frame */
+    struct xcv_net_hdr cur_hdr;                         /**< @private header of that frame */
+    unsigned rx_target;                                 /**< @private */
+    unsigned rx_posted;                                 /**< @private */
+    uint8_t mac[6];                                     /**< @private */
+    uint16_t mtu;                                       /**< @private */
+    struct xcv_net_drv_stats stats;                     /**< @private */
+};
+
+/**
+ * @brief Open a network device (driver role): negotiate, set up both queues, read the config,
+ * post the receive buffers.
+ * @param d Caller-owned driver object.
+ * @param ch A driver-role channel.
+ * @param cfg Configuration.
+ * @return ::XCV_OK; ::XCV_EINVAL for a bad configuration; an error of xcv_vdrv_open() or
+ *         xcv_vdrv_read_config(); ::XCV_EPROTO_DEVICE for an MTU below 68.
+ */
+int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
+                     const struct xcv_net_drv_config *cfg);
+
+/**
+ * @brief Post receive buffers from the pool until the target count is posted (driver role).
+ * Called by open and receive; call it after the pool ran empty.
+ * @return Buffers posted now (>= 0); ::XCV_ENODEV when not open; a ring error.
+ */
+int xcv_net_drv_refill(struct xcv_net_drv *d);
+
+/**
+ * @brief Send one frame (never blocks). The header and frame are copied into one pool buffer;
+ * completed transmit buffers are reclaimed first.
+ * @param d The driver.
+ * @param hdr Header to send (caller-owned); NULL for an all-zero header.
+ * @param frame Frame bytes (caller-owned).
+ * @param len Frame bytes: at most the pool buffer size minus the header, and MTU + 14 when MTU
+ *            was negotiated.
+ * @return ::XCV_OK; ::XCV_EINVAL (too long, bad argument); ::XCV_ENOMEM (pool empty);
+ *         ::XCV_ENOSPC (transmitq full); ::XCV_ENODEV (not open); a ring error.
+ */
+int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
+                     uint32_t len);
+
+/**
+ * @brief Take one received frame (never blocks), then repost its buffers.
+ * @param d The driver.
+ * @param[out] hdr The frame's header (may be NULL).
+ * @param[out] buf Caller-owned destination.
+ * @param cap Bytes of @p buf.
+ * @param[out] len Frame bytes.
+ * @return ::XCV_OK; ::XCV_EAGAIN when no complete frame is there; ::XCV_ENOMEM when the frame
+ *         was bigger than @p cap (it is dropped); ::XCV_EPROTO_DEVICE when the device sent a
+ *         malformed frame (dropped); ::XCV_ENODEV (not open); a ring error.
+ */
+int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,
+                        uint32_t *len);
+
+/**
+ * @brief Reset the device and return every buffer (posted, in flight, or held) to the pool.
+ * The driver can be opened again.
+ * @return ::XCV_OK or the error of the reset request (buffers are reclaimed regardless).
+ */
+int xcv_net_drv_reset(struct xcv_net_drv *d);
+
+/** @brief The MAC address read at open (zero when MAC was not negotiated). */
+const uint8_t *xcv_net_drv_mac(const struct xcv_net_drv *d);
+
+/** @brief The MTU read at open (1500 when MTU was not negotiated). */
+uint16_t xcv_net_drv_mtu(const struct xcv_net_drv *d);
+
+/** @brief The negotiated features. */
+uint64_t xcv_net_drv_features(const struct xcv_net_drv *d);
+
+/**
+ * @brief Read the link status from the config space.
+ * @return 1 when up, 0 when down, or a negative error of xcv_vdrv_read_config().
+ */
+int xcv_net_drv_link_up(struct xcv_net_drv *d);
+
+/** @brief The driver's counters. */
+const struct xcv_net_drv_stats *xcv_net_drv_stats(const struct xcv_net_drv *d);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XCVIRTIO_DEV_NET_H */

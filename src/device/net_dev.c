@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-net device model (virtio 1.2, section 5.1), device role.
+ *
+ * Every chain was validated by the ring (segments inside the windows, readable before
+ * writable). The header bytes of a transmit chain are driver-controlled shared memory: they are
+ * gathered into local memory once and only the local copy is used. Frame bytes are never
+ * interpreted, only handed to the backend; checksum and GSO fields are passed through.
+ */
+#include "xcvirtio/dev_net.h"
+#include "xcvirtio/error.h"
+#include "xcvirtio/virtio.h"
+
+#include "../common/shm.h"
+#include "iov.h"
+
+static bool net_negotiated(const struct xcv_net_dev *n, unsigned bit)
+{
+    return (xcv_vdev_features(&n->vdev) & XCV_FEATURE(bit)) != 0u;
+}
+
+/* 5.1.6: the header in its little-endian wire form. */
+static void net_hdr_load(struct xcv_net_hdr *h, const uint8_t *w)
+{
+    h->flags = w[0];
+    h->gso_type = w[1];
+    h->hdr_len = xcv_le16_load(w + 2);
+    h->gso_size = xcv_le16_load(w + 4);
+    h->csum_start = xcv_le16_load(w + 6);
+    h->csum_offset = xcv_le16_load(w + 8);
+    h->num_buffers = xcv_le16_load(w + 10);
+}
+
+static void net_hdr_store(uint8_t *w, const struct xcv_net_hdr *h)
+{
+    w[0] = h->flags;
+    w[1] = h->gso_type;
+    xcv_le16_store(w + 2, h->hdr_len);
+    xcv_le16_store(w + 4, h->gso_size);
+    xcv_le16_store(w + 6, h->csum_start);
+    xcv_le16_store(w + 8, h->csum_offset);
+    xcv_le16_store(w + 10, h->num_buffers);
+}
+
+/* ---- transmitq ---- */
+
+static int net_tx_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
+{
+    struct xcv_net_dev *n = (struct xcv_net_dev *)ctx;
+    /* Transmit buffers are device-readable only: nothing is ever written (5.1.6.2). */
+    *written = 0;
+    if (c->n_in != 0u || c->out_len < XCV_VIRTIO_NET_HDR_SIZE ||
+        c->out_len - XCV_VIRTIO_NET_HDR_SIZE > n->max_frame) {
+        n->stats.tx_dropped++; /* writable segment, short header, or oversize frame */
+        return 0;
+    }
+    /* The header is driver-written shared memory: copy it once, use only the copy. */
+    uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE] = {0};
+    (void)xcv_iov_gather(c->iov, c->n_out, 0, wire, sizeof(wire));
+    struct xcv_net_hdr h;
+    net_hdr_load(&h, wire);
+    uint32_t flen = c->out_len - XCV_VIRTIO_NET_HDR_SIZE;
+    int k = 0;
+    if (flen != 0u) {
+        k = xcv_iov_slice(c->iov, c->n_out, XCV_VIRTIO_NET_HDR_SIZE, flen, n->frame_iov,
+                          XCV_NET_DEV_MAX_CHAIN);
+        if (k < 0) {
+            n->stats.tx_dropped++; /* cannot happen for a validated chain; be safe */
+            return 0;
+        }
+    }
+    int r = n->ops->transmit(n->backend_ctx, &h, n->frame_iov, (unsigned)k, flen);
+    if (r < 0) {
+        n->stats.tx_errors++;
+    } else {
+        n->stats.tx_frames++;
+        n->stats.tx_bytes += flen;
+    }
+    return 0;
+}
+
+int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
+{
+    if (n == NULL)
+        return XCV_EINVAL;
+    struct xcv_vq_device *q = xcv_vdev_queue(&n->vdev, XCV_NET_TXQ);
+    if (q == NULL) {
+        n->pending = false;
+        return XCV_ENODEV;
+    }
+    struct xcv_chain scratch = {.iov = n->tx_iov, .cap = XCV_NET_DEV_MAX_CHAIN};
+    int r = xcv_vq_device_process(q, budget, &scratch, net_tx_chain, n);
+    n->pending = r >= 0 && (unsigned)r == budget && budget != 0u;
+    if (xcv_vq_device_broken(q) != 0)
+        (void)xcv_vdev_needs_reset(&n->vdev);
+    return r;
+}
+
+bool xcv_net_dev_pending(const struct xcv_net_dev *n)
+{
+    return n != NULL && n->pending;
+}
+
+/* ---- receiveq ---- */
+
+/* Segment storage of the @k-th chain taken for a frame. */
+static struct xcv_iov *net_rx_iov(struct xcv_net_dev *n, unsigned k)
+{
+    return &n->rx_iov[(size_t)k * XCV_NET_DEV_MAX_CHAIN];
+}
+
+/* Complete the @k chains taken for a frame with used length 0 (the frame is dropped). */
+static int net_rx_return(struct xcv_vq_device *q, const struct xcv_net_dev *n, unsigned k)
+{
+    int err = 0;
+    for (unsigned i = 0; i < k; i++) {
+        int r = xcv_vq_device_push(q, n->rx_head[i], 0);
+        if (r < 0 && err == 0)
+            err = r;
+    }
+    return err;
+}
+
+int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, const void *frame,
+                        uint32_t len)
+{
+    if (n == NULL || (frame == NULL && len != 0u) || len > n->max_frame)
+        return XCV_EINVAL;
+    struct xcv_vq_device *q = xcv_vdev_queue(&n->vdev, XCV_NET_RXQ);
+    if (q == NULL)
+        return XCV_ENODEV;
+    bool mrg = net_negotiated(n, XCV_VIRTIO_NET_F_MRG_RXBUF);
+    unsigned max_chains = mrg ? XCV_NET_MAX_MRG : 1u;
+    uint64_t need = (uint64_t)XCV_VIRTIO_NET_HDR_SIZE + len;
+    uint64_t have = 0;
+    unsigned k = 0;
+    int err = 0;
+    /* Bounded: a driver that keeps posting bad chains cannot hold the caller here. */
+    for (unsigned tries = 0; have < need && k < max_chains && tries < 2u * XCV_NET_MAX_QUEUE;
+         tries++) {
+        struct xcv_chain c = {.iov = net_rx_iov(n, k), .cap = XCV_NET_DEV_MAX_CHAIN};
+        int r = xcv_vq_device_pop(q, &c);
+        if (r == XCV_EAGAIN) {
+            r = xcv_vq_device_enable_notify(q); /* rx_ready tells the backend when to retry */
+            if (r == 1)
+                continue;
+            if (r < 0)
+                err = r;
+            break;
+        }
+        if (r < 0) {
+            err = r;
+            break;
+        }
+        /* 5.1.6.3.1: receive buffers are device-writable only; the first must hold the
+         * header. Anything else is returned unused. */
+        if (c.n_out != 0u || c.in_len == 0u || (k == 0u && c.in_len < XCV_VIRTIO_NET_HDR_SIZE)) {
+            n->stats.rx_bad_chain++;
+            r = xcv_vq_device_push(q, c.head, 0);
+            if (r < 0) {
+                err = r;
+                break;
+            }
+            continue;
+        }
+        n->rx_head[k] = c.head;
+        n->rx_nin[k] = c.n_in;
+        n->rx_cap[k] = c.in_len;
+        have += c.in_len;
+        k++;
+    }
+
+    int ret;
+    if (err != 0) {
+        (void)net_rx_return(q, n, k);
+        ret = err;
+    } else if (have < need) {
+        if (k == 0u) {
+            ret = XCV_EAGAIN; /* nothing taken */
+        } else {
+            /* Without MRG_RXBUF the one chain is too small; with it, the driver has not posted
+             * enough. Either way the frame is dropped and the chains come back empty. */
+            n->stats.rx_dropped++;
+            int r = net_rx_return(q, n, k);
+            ret = r < 0 ? r : XCV_ENOMEM;
+        }
+    } else {
+        /* Every chain before the last is filled; the last gets the rest. Device-writable
+         * memory of these chains; the driver reads it after the used entries are published. */
+        const uint8_t *src = (const uint8_t *)frame;
+        uint32_t off = 0;
+        uint32_t used[XCV_NET_MAX_MRG];
+        for (unsigned i = 0; i < k; i++) {
+            uint32_t skip = i == 0u ? XCV_VIRTIO_NET_HDR_SIZE : 0u;
+            uint32_t room = n->rx_cap[i] - skip;
+            uint32_t c = room < len - off ? room : len - off;
+            uint32_t done =
+                c == 0u ? 0u : xcv_iov_scatter(net_rx_iov(n, i), n->rx_nin[i], skip, src + off, c);
+            used[i] = skip + done;
+            off += done;
+        }
+        struct xcv_net_hdr h = {0};
+        if (hdr != NULL)
+            h = *hdr;
+        /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
+        h.num_buffers = (uint16_t)k;
+        uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
+        net_hdr_store(wire, &h);
+        (void)xcv_iov_scatter(n->rx_iov, n->rx_nin[0], 0, wire, sizeof(wire));
+        ret = XCV_OK;
+        for (unsigned i = 0; i < k; i++) {
+            int r = xcv_vq_device_push(q, n->rx_head[i], used[i]);
+            if (r < 0 && ret == XCV_OK)
+                ret = r;
+        }
+        if (ret == XCV_OK) {
+            n->stats.rx_frames++;
+            n->stats.rx_bytes += len;
+        }
+    }
+    int fr = xcv_vq_device_flush(q);
+    if (xcv_vq_device_broken(q) != 0) {
+        (void)xcv_vdev_needs_reset(&n->vdev);
+        return ret < 0 && ret != XCV_EAGAIN && ret != XCV_ENOMEM ? ret : XCV_EBROKEN;
+    }
+    if (ret == XCV_OK && fr < 0)
+        return fr;
+    return ret;
+}
+
+/* ---- control plane ---- */
+
+static void net_notify(void *ctx, struct xcv_vdev *dev, uint16_t q)
+{
+    struct xcv_net_dev *n = (struct xcv_net_dev *)ctx;
+    (void)dev;
+    if (q == XCV_NET_TXQ)
+        (void)xcv_net_dev_run(n, n->budget);
+    else if (q == XCV_NET_RXQ && n->ops->rx_ready != NULL)
+        n->ops->rx_ready(n->backend_ctx);
+}
+
+static void net_reset(void *ctx, struct xcv_vdev *dev)
+{
+    (void)dev;
+    ((struct xcv_net_dev *)ctx)->pending = false; /* no chain is kept across calls */
+}
+
+static void net_config_write(void *ctx, struct xcv_vdev *dev, uint32_t off, uint32_t len)
+{
+    struct xcv_net_dev *n = (struct xcv_net_dev *)ctx;
+    (void)dev;
+    /* No field is driver-writable (5.1.4): undo the write from the trusted copy. The channel
+     * checked [off, off + len) against the config size. */
+    xcv_memcpy(n->config + off, n->config_orig + off, len);
+}
+
+static const struct xcv_vdev_ops net_vdev_ops = {
+    .notify = net_notify,
+    .reset = net_reset,
+    .config_write = net_config_write,
+};
+
+int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
+                     const struct xcv_net_dev_config *cfg)
+{
+    if (n == NULL || ch == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->transmit == NULL ||
+        (cfg->mtu != 0u && cfg->mtu < 68u))
+        return XCV_EINVAL;
+    uint16_t qsize = cfg->queue_size != 0u ? cfg->queue_size : (uint16_t)XCV_NET_MAX_QUEUE;
+    if (!xcv_is_pow2(qsize) || qsize > XCV_NET_MAX_QUEUE || qsize < 4u)
+        return XCV_EINVAL;
+
+    xcv_memset(n, 0, sizeof(*n));
+    n->ops = cfg->ops;
+    n->backend_ctx = cfg->backend_ctx;
+    n->budget = cfg->budget != 0u ? cfg->budget : qsize;
+    uint32_t mtu = cfg->mtu != 0u ? cfg->mtu : XCV_NET_DEFAULT_MTU;
+    n->max_frame = cfg->max_frame != 0u ? cfg->max_frame : mtu + XCV_NET_ETH_HLEN;
+
+    uint8_t *c = n->config;
+    xcv_memcpy(c + XCV_VIRTIO_NET_CFG_MAC, cfg->mac, 6);
+    xcv_le16_store(c + XCV_VIRTIO_NET_CFG_STATUS,
+                   cfg->link_down ? (uint16_t)0u : (uint16_t)XCV_VIRTIO_NET_S_LINK_UP);
+    xcv_le16_store(c + XCV_VIRTIO_NET_CFG_MAX_VQ_PAIRS, 1u);
+    xcv_le16_store(c + XCV_VIRTIO_NET_CFG_MTU, cfg->mtu);
+    xcv_memcpy(n->config_orig, n->config, sizeof(n->config));
+
+    uint64_t f = XCV_FEATURE(XCV_VIRTIO_NET_F_MAC) | XCV_FEATURE(XCV_VIRTIO_NET_F_STATUS) |
+                 (cfg->ring_features &
+                  (XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)));
+    if (cfg->mtu != 0u)
+        f |= XCV_FEATURE(XCV_VIRTIO_NET_F_MTU);
+    if (cfg->mrg_rxbuf)
+        f |= XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF);
+
+    n->queues[XCV_NET_RXQ].slots = n->rx_slots;
+    n->queues[XCV_NET_RXQ].max_size = qsize;
+    n->queues[XCV_NET_TXQ].slots = n->tx_slots;
+    n->queues[XCV_NET_TXQ].max_size = qsize;
+    struct xcv_vdev_config vc = {
+        .device_id = XCV_VIRTIO_ID_NET,
+        .vendor_id = 0,
+        .features = f,
+        .config = n->config,
+        .config_size = XCV_VIRTIO_NET_CFG_SIZE,
+        .queues = n->queues,
+        .num_queues = 2,
+        .max_chain = qsize < XCV_NET_DEV_MAX_CHAIN ? qsize : (uint16_t)XCV_NET_DEV_MAX_CHAIN,
+        .ops = &net_vdev_ops,
+        .ctx = n,
+    };
+    return xcv_vdev_register(ch, &n->vdev, &vc);
+}
+
+int xcv_net_dev_set_link(struct xcv_net_dev *n, bool up)
+{
+    if (n == NULL)
+        return XCV_EINVAL;
+    uint16_t s = up ? (uint16_t)XCV_VIRTIO_NET_S_LINK_UP : (uint16_t)0u;
+    xcv_le16_store(n->config + XCV_VIRTIO_NET_CFG_STATUS, s);
+    xcv_le16_store(n->config_orig + XCV_VIRTIO_NET_CFG_STATUS, s);
+    return xcv_vdev_config_changed(&n->vdev);
+}
+
+const struct xcv_net_dev_stats *xcv_net_dev_stats(const struct xcv_net_dev *n)
+{
+    return &n->stats;
+}
+
+struct xcv_vdev *xcv_net_dev_vdev(struct xcv_net_dev *n)
+{
+    return &n->vdev;
+}

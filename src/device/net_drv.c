@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * virtio-net driver (virtio 1.2, section 5.1), driver role.
+ *
+ * Receive buffers are whole pool buffers posted device-writable, one per chain; the token is
+ * the buffer's local address. A transmit takes one pool buffer holding the header and the
+ * frame. What the device wrote is read once, after the used entry was taken (acquire): the
+ * header is copied into local memory before num_buffers is validated, and the used lengths
+ * were checked by the ring against the bytes posted.
+ */
+#include "xcvirtio/dev_net.h"
+#include "xcvirtio/error.h"
+#include "xcvirtio/virtio.h"
+
+#include "../common/shm.h"
+
+#define NET_DRV_KNOWN                                                                              \
+    (XCV_FEATURE(XCV_VIRTIO_NET_F_MAC) | XCV_FEATURE(XCV_VIRTIO_NET_F_STATUS) |                    \
+     XCV_FEATURE(XCV_VIRTIO_NET_F_MTU) | XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF) |                 \
+     XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) |               \
+     XCV_FEATURE(XCV_VIRTIO_F_VERSION_1))
+
+static bool has(const struct xcv_net_drv *d, unsigned bit)
+{
+    return (xcv_vdrv_features(&d->vdrv) & XCV_FEATURE(bit)) != 0u;
+}
+
+static void net_free_held(struct xcv_net_drv *d)
+{
+    for (unsigned i = 0; i < d->n_held; i++)
+        (void)xcv_pool_free(d->pool, d->held[i]);
+    d->n_held = 0;
+    d->want = 0;
+}
+
+static void net_drv_cancel(void *ctx, struct xcv_vdrv *v, uint16_t q, void *token, int err)
+{
+    struct xcv_net_drv *d = (struct xcv_net_drv *)ctx;
+    (void)v;
+    (void)err;
+    if (q == XCV_NET_RXQ && d->rx_posted > 0u)
+        d->rx_posted--;
+    (void)xcv_pool_free(d->pool, token); /* tokens are the pool buffers posted */
+    net_free_held(d);                    /* a partial frame is gone with the device state */
+}
+
+static const struct xcv_vdrv_ops net_drv_ops = {.cancel = net_drv_cancel};
+
+int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
+                     const struct xcv_net_drv_config *cfg)
+{
+    if (d == NULL || ch == NULL || cfg == NULL || cfg->pool == NULL ||
+        xcv_pool_buf_size(cfg->pool) <= XCV_VIRTIO_NET_HDR_SIZE)
+        return XCV_EINVAL;
+    uint16_t qs = cfg->queue_size != 0u ? cfg->queue_size : 64u;
+    if (!xcv_is_pow2(qs) || qs > XCV_NET_MAX_QUEUE || cfg->rx_buffers > qs)
+        return XCV_EINVAL;
+    /* Not zeroed as a whole: the queues keep their placement in the queue area across a
+     * reopen. Buffers of an earlier open were returned by xcv_net_drv_reset(). */
+    d->ch = ch;
+    d->n_held = 0;
+    d->want = 0;
+    d->rx_posted = 0;
+    xcv_memset(d->mac, 0, sizeof(d->mac));
+    xcv_memset(&d->stats, 0, sizeof(d->stats));
+    d->pool = cfg->pool;
+    d->rx_target = cfg->rx_buffers != 0u ? cfg->rx_buffers : qs / 2u;
+    d->queues[XCV_NET_RXQ].slots = d->rx_slots;
+    d->queues[XCV_NET_RXQ].size = qs;
+    d->queues[XCV_NET_TXQ].slots = d->tx_slots;
+    d->queues[XCV_NET_TXQ].size = qs;
+    uint64_t want = cfg->features != 0u ? cfg->features : NET_DRV_KNOWN;
+    struct xcv_vdrv_config vc = {
+        .dev_num = cfg->dev_num,
+        .device_id = XCV_VIRTIO_ID_NET,
+        .features = (want & NET_DRV_KNOWN) | XCV_FEATURE(XCV_VIRTIO_F_VERSION_1),
+        .queues = d->queues,
+        .num_queues = 2,
+        .ops = &net_drv_ops,
+        .ctx = d,
+    };
+    int r = xcv_vdrv_open(ch, &d->vdrv, &vc);
+    if (r != XCV_OK)
+        return r;
+    uint8_t c[XCV_VIRTIO_NET_CFG_SIZE];
+    r = xcv_vdrv_read_config(&d->vdrv, 0, c, sizeof(c));
+    if (r != XCV_OK) {
+        (void)xcv_vdrv_reset(&d->vdrv);
+        return r;
+    }
+    if (has(d, XCV_VIRTIO_NET_F_MAC))
+        xcv_memcpy(d->mac, c + XCV_VIRTIO_NET_CFG_MAC, 6);
+    d->mtu = XCV_NET_DEFAULT_MTU;
+    if (has(d, XCV_VIRTIO_NET_F_MTU)) {
+        d->mtu = xcv_le16_load(c + XCV_VIRTIO_NET_CFG_MTU);
+        if (d->mtu < 68u) { /* 5.1.4.1: the device MUST NOT set mtu below 68 */
+            (void)xcv_vdrv_reset(&d->vdrv);
+            return XCV_EPROTO_DEVICE;
+        }
+    }
+    r = xcv_net_drv_refill(d);
+    return r < 0 ? r : XCV_OK;
+}
+
+int xcv_net_drv_refill(struct xcv_net_drv *d)
+{
+    struct xcv_vq_driver *q = d != NULL ? xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ) : NULL;
+    if (q == NULL)
+        return XCV_ENODEV;
+    int posted = 0;
+    int err = 0;
+    while (d->rx_posted < d->rx_target) {
+        struct xcv_sg sg;
+        void *buf = xcv_pool_alloc(d->pool, &sg.addr);
+        if (buf == NULL)
+            break;
+        /* 5.1.6.3.1: the whole buffer is device-writable. */
+        sg.len = xcv_pool_buf_size(d->pool);
+        int r = xcv_vq_driver_add(q, &sg, 0, 1, buf);
+        if (r != XCV_OK) {
+            (void)xcv_pool_free(d->pool, buf);
+            if (r != XCV_ENOSPC)
+                err = r;
+            break;
+        }
+        d->rx_posted++;
+        posted++;
+    }
+    if (posted > 0) {
+        int r = xcv_vq_driver_kick(q);
+        if (r < 0 && err == 0)
+            err = r;
+    }
+    return err != 0 ? err : posted;
+}
+
+/* Take back transmit buffers the device has used. */
+static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
+{
+    for (;;) {
+        void *tok;
+        uint32_t len;
+        int r = xcv_vq_driver_get_used(q, &tok, &len);
+        if (r == XCV_EAGAIN)
+            return XCV_OK;
+        if (r != XCV_OK)
+            return r;
+        (void)xcv_pool_free(d->pool, tok);
+    }
+}
+
+static void net_hdr_store(uint8_t *w, const struct xcv_net_hdr *h)
+{
+    w[0] = h->flags;
+    w[1] = h->gso_type;
+    xcv_le16_store(w + 2, h->hdr_len);
+    xcv_le16_store(w + 4, h->gso_size);
+    xcv_le16_store(w + 6, h->csum_start);
+    xcv_le16_store(w + 8, h->csum_offset);
+    xcv_le16_store(w + 10, h->num_buffers);
+}
+
+int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
+                     uint32_t len)
+{
+    if (d == NULL || (frame == NULL && len != 0u))
+        return XCV_EINVAL;
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_TXQ);
+    if (q == NULL)
+        return XCV_ENODEV;
+    if (len > xcv_pool_buf_size(d->pool) - XCV_VIRTIO_NET_HDR_SIZE ||
+        (has(d, XCV_VIRTIO_NET_F_MTU) && len > (uint32_t)d->mtu + XCV_NET_ETH_HLEN))
+        return XCV_EINVAL;
+    int r = net_reclaim_tx(d, q);
+    if (r != XCV_OK)
+        return r;
+    struct xcv_sg sg;
+    uint8_t *buf = (uint8_t *)xcv_pool_alloc(d->pool, &sg.addr);
+    if (buf == NULL)
+        return XCV_ENOMEM;
+    /* The buffer belongs to the driver until it is posted: plain stores. */
+    struct xcv_net_hdr h = {0};
+    if (hdr != NULL)
+        h = *hdr;
+    h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
+    net_hdr_store(buf, &h);
+    if (len != 0u)
+        xcv_memcpy(buf + XCV_VIRTIO_NET_HDR_SIZE, frame, len);
+    sg.len = XCV_VIRTIO_NET_HDR_SIZE + len;
+    r = xcv_vq_driver_add(q, &sg, 1, 0, buf);
+    if (r != XCV_OK) {
+        (void)xcv_pool_free(d->pool, buf);
+        return r;
+    }
+    r = xcv_vq_driver_kick(q);
+    return r < 0 ? r : XCV_OK;
+}
+
+/* Return the held buffers to the pool and post fresh ones. */
+static void net_release(struct xcv_net_drv *d)
+{
+    net_free_held(d);
+    (void)xcv_net_drv_refill(d);
+}
+
+int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,
+                        uint32_t *len)
+{
+    if (d == NULL || len == NULL || (buf == NULL && cap != 0u))
+        return XCV_EINVAL;
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ);
+    if (q == NULL) {
+        net_free_held(d);
+        return XCV_ENODEV;
+    }
+    void *tok;
+    uint32_t ul;
+    while (d->n_held == 0u) {
+        int r = xcv_vq_driver_get_used(q, &tok, &ul);
+        if (r != XCV_OK)
+            return r;
+        if (d->rx_posted > 0u)
+            d->rx_posted--;
+        if (ul < XCV_VIRTIO_NET_HDR_SIZE) {
+            /* Returned without a frame (the device dropped one): post it again. */
+            d->stats.rx_empty++;
+            (void)xcv_pool_free(d->pool, tok);
+            (void)xcv_net_drv_refill(d);
+            continue;
+        }
+        /* Device-written bytes: copy the header once, validate the copy. */
+        uint8_t w[XCV_VIRTIO_NET_HDR_SIZE];
+        xcv_memcpy(w, tok, sizeof(w));
+        struct xcv_net_hdr *h = &d->cur_hdr;
+        h->flags = w[0];
+        h->gso_type = w[1];
+        h->hdr_len = xcv_le16_load(w + 2);
+        h->gso_size = xcv_le16_load(w + 4);
+        h->csum_start = xcv_le16_load(w + 6);
+        h->csum_offset = xcv_le16_load(w + 8);
+        h->num_buffers = xcv_le16_load(w + 10);
+        unsigned nb = has(d, XCV_VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1u;
+        d->held[0] = tok;
+        d->held_len[0] = ul;
+        d->n_held = 1;
+        if (nb == 0u || nb > XCV_NET_MAX_MRG) {
+            d->stats.rx_dropped++;
+            net_release(d);
+            return XCV_EPROTO_DEVICE;
+        }
+        d->want = nb;
+    }
+    /* With MRG_RXBUF the rest of the frame follows in the next used buffers (5.1.6.4). */
+    while (d->n_held < d->want) {
+        int r = xcv_vq_driver_get_used(q, &tok, &ul);
+        if (r != XCV_OK)
+            return r; /* EAGAIN: the partial frame stays held until the rest arrives */
+        if (d->rx_posted > 0u)
+            d->rx_posted--;
+        d->held[d->n_held] = tok;
+        d->held_len[d->n_held] = ul;
+        d->n_held++;
+    }
+    uint64_t total = d->held_len[0] - XCV_VIRTIO_NET_HDR_SIZE;
+    for (unsigned i = 1; i < d->n_held; i++)
+        total += d->held_len[i];
+    if (total > cap) {
+        d->stats.rx_dropped++;
+        net_release(d);
+        return XCV_ENOMEM;
+    }
+    uint8_t *dst = (uint8_t *)buf;
+    uint32_t off = 0;
+    for (unsigned i = 0; i < d->n_held; i++) {
+        uint32_t skip = i == 0u ? XCV_VIRTIO_NET_HDR_SIZE : 0u;
+        uint32_t c = d->held_len[i] - skip;
+        if (c != 0u && dst != NULL)
+            xcv_memcpy(dst + off, (const uint8_t *)d->held[i] + skip, c);
+        off += c;
+    }
+    if (hdr != NULL)
+        *hdr = d->cur_hdr;
+    *len = off;
+    net_release(d);
+    return XCV_OK;
+}
+
+int xcv_net_drv_reset(struct xcv_net_drv *d)
+{
+    if (d == NULL)
+        return XCV_EINVAL;
+    int r = xcv_vdrv_reset(&d->vdrv); /* reclaims posted buffers through the cancel callback */
+    net_free_held(d);
+    d->rx_posted = 0;
+    return r;
+}
+
+const uint8_t *xcv_net_drv_mac(const struct xcv_net_drv *d)
+{
+    return d->mac;
+}
+
+uint16_t xcv_net_drv_mtu(const struct xcv_net_drv *d)
+{
+    return d->mtu;
+}
+
+uint64_t xcv_net_drv_features(const struct xcv_net_drv *d)
+{
+    return xcv_vdrv_features(&d->vdrv);
+}
+
+int xcv_net_drv_link_up(struct xcv_net_drv *d)
+{
+    if (d == NULL)
+        return XCV_EINVAL;
+    if (!has(d, XCV_VIRTIO_NET_F_STATUS))
+        return 1; /* 5.1.4.2: without STATUS the link is assumed up */
+    uint8_t s[2];
+    int r = xcv_vdrv_read_config(&d->vdrv, XCV_VIRTIO_NET_CFG_STATUS, s, sizeof(s));
+    if (r != XCV_OK)
+        return r;
+    return (xcv_le16_load(s) & XCV_VIRTIO_NET_S_LINK_UP) != 0u ? 1 : 0;
+}
+
+const struct xcv_net_drv_stats *xcv_net_drv_stats(const struct xcv_net_drv *d)
+{
+    return &d->stats;
+}
