@@ -167,7 +167,6 @@ struct xcv_blk_dev {
     struct xcv_iov iov[XCV_BLK_DEV_MAX_CHAIN];      /**< @private chain scratch */
     struct xcv_iov data[XCV_BLK_DEV_MAX_CHAIN];     /**< @private data segments of a request */
     uint8_t config[XCV_VIRTIO_BLK_CFG_SIZE];        /**< @private config space (model-written) */
-    uint8_t config_orig[XCV_VIRTIO_BLK_CFG_SIZE];   /**< @private trusted copy of config */
     uint8_t id[XCV_VIRTIO_BLK_ID_BYTES];            /**< @private */
     const struct xcv_blk_backend_ops *ops;          /**< @private */
     void *backend_ctx;                              /**< @private */

@@ -77,7 +77,6 @@ struct xcv_console_dev {
     struct xcv_vq_dev_slot slots[2][XCV_CONSOLE_QUEUE]; /**< @private */
     struct xcv_iov iov[XCV_CONSOLE_MAX_CHAIN];       /**< @private */
     uint8_t config[XCV_VIRTIO_CONSOLE_CFG_SIZE];     /**< @private */
-    uint8_t config_orig[XCV_VIRTIO_CONSOLE_CFG_SIZE]; /**< @private */
     const struct xcv_console_backend_ops *ops;       /**< @private */
     void *ctx;                                       /**< @private */
     unsigned budget;                                 /**< @private */

@@ -160,7 +160,6 @@ struct xcv_net_dev {
     uint16_t rx_nin[XCV_NET_MAX_MRG];                  /**< @private */
     uint32_t rx_cap[XCV_NET_MAX_MRG];                  /**< @private writable bytes */
     uint8_t config[XCV_VIRTIO_NET_CFG_SIZE];           /**< @private model-written */
-    uint8_t config_orig[XCV_VIRTIO_NET_CFG_SIZE];      /**< @private trusted copy */
     const struct xcv_net_backend_ops *ops;             /**< @private */
     void *backend_ctx;                                 /**< @private */
     uint32_t max_frame;                                /**< @private */

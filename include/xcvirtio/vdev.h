@@ -42,7 +42,8 @@ struct xcv_vdev_ops {
      * @return 0 to accept, negative to refuse (FEATURES_OK is then not set).
      */
     int (*features_ok)(void *ctx, struct xcv_vdev *dev, uint64_t features);
-    /** @brief Optional: the driver wrote [@p off, @p off + @p len) of the config space. */
+    /** @brief Optional: the driver wrote [@p off, @p off + @p len) of the config space (always
+     * inside the writable part declared in ::xcv_vdev_config). */
     void (*config_write)(void *ctx, struct xcv_vdev *dev, uint32_t off, uint32_t len);
 };
 
@@ -65,6 +66,13 @@ struct xcv_vdev_config {
     uint64_t features;   /**< Offered features; VERSION_1 is always added. */
     void *config;        /**< Device config space (caller-owned, model-written), or NULL. */
     uint32_t config_size; /**< Bytes of @c config. */
+    /**
+     * The driver-writable part of the config space: [config_wr_off, config_wr_off +
+     * config_wr_len). A SET_CONFIG touching any byte outside it is refused (::XCV_EINVAL to
+     * the driver) and changes nothing. Both 0: the config space is read-only.
+     */
+    uint32_t config_wr_off;
+    uint32_t config_wr_len; /**< Length of the driver-writable part (see config_wr_off). */
     struct xcv_vdev_queue *queues; /**< Caller storage for @c num_queues queues. */
     uint16_t num_queues; /**< Number of queues (1..32). */
     uint16_t max_chain;  /**< Longest chain accepted on any queue; 0 = queue size. */

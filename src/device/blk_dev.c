@@ -230,19 +230,9 @@ static void blk_reset(void *ctx, struct xcv_vdev *dev)
     ((struct xcv_blk_dev *)ctx)->pending = false; /* no request is ever kept across calls */
 }
 
-static void blk_config_write(void *ctx, struct xcv_vdev *dev, uint32_t off, uint32_t len)
-{
-    struct xcv_blk_dev *b = (struct xcv_blk_dev *)ctx;
-    (void)dev;
-    /* No field is driver-writable in this model: undo the write from the trusted copy. The
-     * channel checked [off, off + len) against the config size. */
-    xcv_memcpy(b->config + off, b->config_orig + off, len);
-}
-
 static const struct xcv_vdev_ops blk_vdev_ops = {
     .notify = blk_notify,
     .reset = blk_reset,
-    .config_write = blk_config_write,
 };
 
 int xcv_blk_dev_init(struct xcv_blk_dev *b, struct xcv_channel *ch,
@@ -276,7 +266,6 @@ int xcv_blk_dev_init(struct xcv_blk_dev *b, struct xcv_channel *ch,
     }
     uint16_t max_chain = qsize < XCV_BLK_DEV_MAX_CHAIN ? qsize : (uint16_t)XCV_BLK_DEV_MAX_CHAIN;
     blk_render_config(b, cfg->blk_size, cfg->size_max, (uint32_t)max_chain - 2u);
-    xcv_memcpy(b->config_orig, b->config, sizeof(b->config));
 
     uint64_t f = XCV_FEATURE(XCV_VIRTIO_BLK_F_SEG_MAX) |
                  (cfg->ring_features & (XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |

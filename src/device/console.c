@@ -125,18 +125,9 @@ static void con_reset(void *ctx, struct xcv_vdev *dev)
     ((struct xcv_console_dev *)ctx)->pending = false; /* no chain is kept across calls */
 }
 
-static void con_config_write(void *ctx, struct xcv_vdev *dev, uint32_t off, uint32_t len)
-{
-    struct xcv_console_dev *c = (struct xcv_console_dev *)ctx;
-    (void)dev;
-    /* emerg_wr is not offered: nothing is driver-writable. Undo (range checked by vdev). */
-    xcv_memcpy(c->config + off, c->config_orig + off, len);
-}
-
 static const struct xcv_vdev_ops con_vdev_ops = {
     .notify = con_notify,
     .reset = con_reset,
-    .config_write = con_config_write,
 };
 
 int xcv_console_dev_init(struct xcv_console_dev *c, struct xcv_channel *ch,
@@ -149,7 +140,6 @@ int xcv_console_dev_init(struct xcv_console_dev *c, struct xcv_channel *ch,
     c->ctx = cfg->ctx;
     c->budget = cfg->budget != 0u ? cfg->budget : XCV_CONSOLE_QUEUE;
     con_render_config(c->config, cfg->cols, cfg->rows);
-    xcv_memcpy(c->config_orig, c->config, sizeof(c->config));
     for (unsigned i = 0; i < 2u; i++) {
         c->queues[i].slots = c->slots[i];
         c->queues[i].max_size = XCV_CONSOLE_QUEUE;
@@ -181,7 +171,6 @@ int xcv_console_dev_set_size(struct xcv_console_dev *c, uint16_t cols, uint16_t 
     if (c == NULL)
         return XCV_EINVAL;
     con_render_config(c->config, cols, rows);
-    xcv_memcpy(c->config_orig, c->config, sizeof(c->config));
     return xcv_vdev_config_changed(&c->vdev);
 }
 

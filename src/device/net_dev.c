@@ -246,19 +246,9 @@ static void net_reset(void *ctx, struct xcv_vdev *dev)
     ((struct xcv_net_dev *)ctx)->pending = false; /* no chain is kept across calls */
 }
 
-static void net_config_write(void *ctx, struct xcv_vdev *dev, uint32_t off, uint32_t len)
-{
-    struct xcv_net_dev *n = (struct xcv_net_dev *)ctx;
-    (void)dev;
-    /* No field is driver-writable (5.1.4): undo the write from the trusted copy. The channel
-     * checked [off, off + len) against the config size. */
-    xcv_memcpy(n->config + off, n->config_orig + off, len);
-}
-
 static const struct xcv_vdev_ops net_vdev_ops = {
     .notify = net_notify,
     .reset = net_reset,
-    .config_write = net_config_write,
 };
 
 int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
@@ -284,7 +274,6 @@ int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
                    cfg->link_down ? (uint16_t)0u : (uint16_t)XCV_VIRTIO_NET_S_LINK_UP);
     xcv_le16_store(c + XCV_VIRTIO_NET_CFG_MAX_VQ_PAIRS, 1u);
     xcv_le16_store(c + XCV_VIRTIO_NET_CFG_MTU, cfg->mtu);
-    xcv_memcpy(n->config_orig, n->config, sizeof(n->config));
 
     uint64_t f = XCV_FEATURE(XCV_VIRTIO_NET_F_MAC) | XCV_FEATURE(XCV_VIRTIO_NET_F_STATUS) |
                  (cfg->ring_features &
@@ -319,7 +308,6 @@ int xcv_net_dev_set_link(struct xcv_net_dev *n, bool up)
         return XCV_EINVAL;
     uint16_t s = up ? (uint16_t)XCV_VIRTIO_NET_S_LINK_UP : (uint16_t)0u;
     xcv_le16_store(n->config + XCV_VIRTIO_NET_CFG_STATUS, s);
-    xcv_le16_store(n->config_orig + XCV_VIRTIO_NET_CFG_STATUS, s);
     return xcv_vdev_config_changed(&n->vdev);
 }
 

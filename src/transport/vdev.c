@@ -76,7 +76,9 @@ int xcv_vdev_register(struct xcv_channel *ch, struct xcv_vdev *dev,
     if (ch == NULL || dev == NULL || cfg == NULL || ch->role != XCV_ROLE_DEVICE ||
         cfg->ops == NULL || cfg->ops->notify == NULL || cfg->ops->reset == NULL ||
         cfg->queues == NULL || cfg->num_queues == 0u || cfg->num_queues > XCV_VDEV_MAX_QUEUES ||
-        (cfg->config == NULL && cfg->config_size != 0u))
+        (cfg->config == NULL && cfg->config_size != 0u) ||
+        cfg->config_wr_off > cfg->config_size ||
+        cfg->config_wr_len > cfg->config_size - cfg->config_wr_off)
         return XCV_EINVAL;
     for (uint16_t i = 0; i < cfg->num_queues; i++) {
         const struct xcv_vdev_queue *q = &cfg->queues[i];
@@ -314,6 +316,11 @@ static int h_set_config(struct xcv_vdev *dev, const struct xcv_msg *m, struct xc
     uint32_t size = xcv_pl32(m, 8);
     if (size > (uint32_t)(m->size - XCV_MSG_HDR_SIZE - 12u) || off > dev->cfg.config_size ||
         size > dev->cfg.config_size - off)
+        return XCV_EINVAL;
+    /* Only the declared writable part may change; read-only fields stay the model's. */
+    if (size != 0u && (off < dev->cfg.config_wr_off ||
+                       off - dev->cfg.config_wr_off > dev->cfg.config_wr_len ||
+                       size > dev->cfg.config_wr_len - (off - dev->cfg.config_wr_off)))
         return XCV_EINVAL;
     if (gen != dev->generation)
         return XCV_EAGAIN; /* the driver read stale config: it re-reads and retries */

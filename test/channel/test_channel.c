@@ -174,7 +174,8 @@ static int device_up(void)
         return r;
     struct xcv_vdev_config dc = {
         .device_id = 0x0ec0, .features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX),
-        .config = cfgspace, .config_size = sizeof(cfgspace), .queues = vqueue, .num_queues = 1,
+        .config = cfgspace, .config_size = sizeof(cfgspace), .config_wr_off = 4,
+        .config_wr_len = sizeof(cfgspace) - 4, .queues = vqueue, .num_queues = 1,
         .max_chain = 4, .ops = &vops};
     return xcv_vdev_register(&vch, &vdev, &dc);
 }
@@ -412,6 +413,10 @@ static void test_config(void **state)
     assert_int_equal(xcv_vdrv_read_config(&drv, 5, buf, 33), XCV_OK);
     assert_memory_equal(buf, w, 33);
     assert_int_equal(xcv_vdrv_write_config(&drv, 39, w, 2), XCV_EINVAL);
+    /* Bytes 0..3 are read-only: a write touching them is refused and changes nothing. */
+    assert_int_equal(xcv_vdrv_write_config(&drv, 2, w, 4), XCV_EINVAL);
+    assert_int_equal(cfgspace[2], 3);
+    assert_int_equal(config_writes, 2);
     assert_int_equal(xcv_channel_broken(&dch), 0);
 }
 
