@@ -29,7 +29,10 @@ extern "C" {
 
 struct xcv_vdev;
 
-/** @brief Callbacks of a device model. Only notify and reset are required. */
+/**
+ * @brief Callbacks of a device model. Only notify and reset are required. They run inside
+ * xcv_channel_poll(), with the port's lock held when the port has one.
+ */
 struct xcv_vdev_ops {
     /** @brief The driver made buffers available on queue @p q (which is ready). */
     void (*notify)(void *ctx, struct xcv_vdev *dev, uint16_t q);

@@ -39,7 +39,11 @@ struct xcv_vdrv_queue {
     bool ready;                    /**< @private */
 };
 
-/** @brief Driver callbacks. */
+/**
+ * @brief Driver callbacks. They run inside xcv_channel_poll() (and, for cancel, inside the call
+ * that reclaims), with the port's lock held when the port has one: they may use the queues but
+ * must not call channel or xcv_vdrv_* functions that take the lock again.
+ */
 struct xcv_vdrv_ops {
     /** @brief Optional: the device used buffers on queue @p q (EVENT_USED). */
     void (*used)(void *ctx, struct xcv_vdrv *d, uint16_t q);
