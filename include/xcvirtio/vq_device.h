@@ -135,6 +135,17 @@ void xcv_vq_device_reset(struct xcv_vq_device *q);
 int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain);
 
 /**
+ * @brief Pop like xcv_vq_device_pop(), but when the ring is empty, re-arm the driver's
+ * notification first and look once more for a chain that raced the re-arm.
+ *
+ * The loop of a notification-driven device: pop until ::XCV_EAGAIN, then sleep until the next
+ * notification; nothing can be left behind.
+ *
+ * @return As xcv_vq_device_pop(); ::XCV_EAGAIN means empty with notifications armed.
+ */
+int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain);
+
+/**
  * @brief Stage a used entry for chain @p head with @p len bytes written. Not visible to the
  * driver until xcv_vq_device_publish().
  * @return ::XCV_OK; ::XCV_EINVAL when @p head is not a chain popped and not yet pushed, or

@@ -71,15 +71,9 @@ int xcv_console_dev_feed(struct xcv_console_dev *c, const void *buf, uint32_t le
     uint32_t done = 0;
     int err = 0;
     while (done < len) {
-        int r = xcv_vq_device_pop(q, &ch);
-        if (r == XCV_EAGAIN) {
-            r = xcv_vq_device_enable_notify(q); /* rx_ready tells the backend when to retry */
-            if (r == 1)
-                continue;
-            if (r < 0)
-                err = r;
+        int r = xcv_vq_device_pop_or_arm(q, &ch); /* rx_ready tells the backend to retry */
+        if (r == XCV_EAGAIN)
             break;
-        }
         if (r < 0) {
             err = r;
             break;

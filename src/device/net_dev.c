@@ -139,15 +139,9 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
     for (unsigned tries = 0; have < need && k < max_chains && tries < 2u * XCV_NET_MAX_QUEUE;
          tries++) {
         struct xcv_chain c = {.iov = net_rx_iov(n, k), .cap = XCV_NET_DEV_MAX_CHAIN};
-        int r = xcv_vq_device_pop(q, &c);
-        if (r == XCV_EAGAIN) {
-            r = xcv_vq_device_enable_notify(q); /* rx_ready tells the backend when to retry */
-            if (r == 1)
-                continue;
-            if (r < 0)
-                err = r;
+        int r = xcv_vq_device_pop_or_arm(q, &c); /* rx_ready tells the backend to retry */
+        if (r == XCV_EAGAIN)
             break;
-        }
         if (r < 0) {
             err = r;
             break;

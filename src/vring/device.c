@@ -225,6 +225,17 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
     return XCV_OK;
 }
 
+int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain)
+{
+    int r = xcv_vq_device_pop(q, chain);
+    if (r != XCV_EAGAIN)
+        return r;
+    r = xcv_vq_device_enable_notify(q);
+    if (r < 0)
+        return r;
+    return r == 0 ? XCV_EAGAIN : xcv_vq_device_pop(q, chain);
+}
+
 int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
 {
     if (q == NULL)
@@ -310,16 +321,9 @@ int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_c
     int err = 0;
     unsigned done = 0;
     while (done < budget) {
-        int r = xcv_vq_device_pop(q, scratch);
-        if (r == XCV_EAGAIN) {
-            /* Drained: re-arm the driver's notification, then catch a kick that raced it. */
-            r = xcv_vq_device_enable_notify(q);
-            if (r == 1)
-                continue;
-            if (r < 0)
-                err = r;
+        int r = xcv_vq_device_pop_or_arm(q, scratch);
+        if (r == XCV_EAGAIN)
             break;
-        }
         if (r < 0) {
             err = r;
             break;

@@ -87,6 +87,35 @@ static void fresh_queue_is_empty_and_healthy(void **state)
 
 /* ---- pop ---- */
 
+/* 2.7.10: an empty pop_or_arm leaves avail_event at the next index to pop, so the driver's
+ * next publish notifies; a pending chain is popped without touching avail_event. */
+static void pop_or_arm_arms_only_when_empty(void **state)
+{
+    (void)state;
+    struct rf_opts o = {.num = 8, .features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)};
+    rf_setup(&F, &o);
+    rf_set_avail_event(&F, 0x1234);
+    rf_post_in(&F, 0, 64, TOK(0));
+    assert_int_equal(xcv_vq_driver_publish(&F.drv), 1);
+    assert_int_equal(xcv_vq_device_pop_or_arm(&F.dev, &F.chain), XCV_OK);
+    assert_int_equal(rf_avail_event(&F), 0x1234);
+    assert_int_equal(xcv_vq_device_pop_or_arm(&F.dev, &F.chain), XCV_EAGAIN);
+    assert_int_equal(rf_avail_event(&F), 1);
+    rf_post_in(&F, 1, 64, TOK(1));
+    assert_int_equal(xcv_vq_driver_kick_prepare(&F.drv), 1);
+}
+
+/* Without EVENT_IDX the re-arm clears NO_NOTIFY (2.7.7). */
+static void pop_or_arm_clears_no_notify(void **state)
+{
+    (void)state;
+    setup_num(8);
+    xcv_vq_device_disable_notify(&F.dev);
+    assert_int_equal(rf_used_flags(&F), XCV_VRING_USED_F_NO_NOTIFY);
+    assert_int_equal(xcv_vq_device_pop_or_arm(&F.dev, &F.chain), XCV_EAGAIN);
+    assert_int_equal(rf_used_flags(&F), 0);
+}
+
 static void pop_rejects_null_chain_and_small_cap(void **state)
 {
     (void)state;
@@ -311,6 +340,8 @@ int main(void)
         cmocka_unit_test(init_writes_nothing_to_shared_memory),
         cmocka_unit_test(fresh_queue_is_empty_and_healthy),
         cmocka_unit_test(pop_rejects_null_chain_and_small_cap),
+        cmocka_unit_test(pop_or_arm_arms_only_when_empty),
+        cmocka_unit_test(pop_or_arm_clears_no_notify),
         cmocka_unit_test(pop_returns_validated_segments_in_order),
         cmocka_unit_test(pop_follows_avail_ring_order),
         cmocka_unit_test(push_of_head_not_popped_is_einval),
