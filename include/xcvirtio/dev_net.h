@@ -95,6 +95,15 @@ struct xcv_net_hdr {
                                Transmit: passed through as the driver wrote it. */
 };
 
+/**
+ * @brief Decode a 12-byte wire header. Pass a private copy: the bytes are read field by field.
+ * Either role may call it.
+ */
+void xcv_net_hdr_load(struct xcv_net_hdr *h, const uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE]);
+
+/** @brief Encode @p h as the 12-byte little-endian wire header. Either role may call it. */
+void xcv_net_hdr_store(uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE], const struct xcv_net_hdr *h);
+
 /* ============================== device role ============================== */
 
 /**

@@ -327,10 +327,10 @@ static bool mem_range(const struct xcv_blk_mem *m, uint64_t sector, uint32_t nse
     return true;
 }
 
-static int mem_read(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov,
-                    unsigned n)
+/* Copy between the disk and the segments, never past the @nsec sectors checked. */
+static int mem_copy(const struct xcv_blk_mem *m, uint64_t sector, uint32_t nsec,
+                    const struct xcv_iov *iov, unsigned n, bool to_disk)
 {
-    const struct xcv_blk_mem *m = (const struct xcv_blk_mem *)ctx;
     uint64_t off;
     if (!mem_range(m, sector, nsec, &off))
         return XCV_EIO;
@@ -338,27 +338,25 @@ static int mem_read(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_
     for (unsigned i = 0; i < n; i++) {
         if (iov[i].len > end - off)
             return XCV_EIO;
-        xcv_memcpy(iov[i].base, m->base + off, iov[i].len);
+        if (to_disk)
+            xcv_memcpy(m->base + off, iov[i].base, iov[i].len);
+        else
+            xcv_memcpy(iov[i].base, m->base + off, iov[i].len);
         off += iov[i].len;
     }
     return XCV_OK;
 }
 
+static int mem_read(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov,
+                    unsigned n)
+{
+    return mem_copy((const struct xcv_blk_mem *)ctx, sector, nsec, iov, n, false);
+}
+
 static int mem_write(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov,
                      unsigned n)
 {
-    const struct xcv_blk_mem *m = (const struct xcv_blk_mem *)ctx;
-    uint64_t off;
-    if (!mem_range(m, sector, nsec, &off))
-        return XCV_EIO;
-    uint64_t end = off + (uint64_t)nsec * XCV_VIRTIO_BLK_SECTOR_SIZE;
-    for (unsigned i = 0; i < n; i++) {
-        if (iov[i].len > end - off)
-            return XCV_EIO;
-        xcv_memcpy(m->base + off, iov[i].base, iov[i].len);
-        off += iov[i].len;
-    }
-    return XCV_OK;
+    return mem_copy((const struct xcv_blk_mem *)ctx, sector, nsec, iov, n, true);
 }
 
 static int mem_zero(void *ctx, uint64_t sector, uint32_t nsec, bool unmap)

@@ -20,28 +20,6 @@ static bool net_negotiated(const struct xcv_net_dev *n, unsigned bit)
 }
 
 /* 5.1.6: the header in its little-endian wire form. */
-static void net_hdr_load(struct xcv_net_hdr *h, const uint8_t *w)
-{
-    h->flags = w[0];
-    h->gso_type = w[1];
-    h->hdr_len = xcv_le16_load(w + 2);
-    h->gso_size = xcv_le16_load(w + 4);
-    h->csum_start = xcv_le16_load(w + 6);
-    h->csum_offset = xcv_le16_load(w + 8);
-    h->num_buffers = xcv_le16_load(w + 10);
-}
-
-static void net_hdr_store(uint8_t *w, const struct xcv_net_hdr *h)
-{
-    w[0] = h->flags;
-    w[1] = h->gso_type;
-    xcv_le16_store(w + 2, h->hdr_len);
-    xcv_le16_store(w + 4, h->gso_size);
-    xcv_le16_store(w + 6, h->csum_start);
-    xcv_le16_store(w + 8, h->csum_offset);
-    xcv_le16_store(w + 10, h->num_buffers);
-}
-
 /* ---- transmitq ---- */
 
 static int net_tx_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
@@ -58,7 +36,7 @@ static int net_tx_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
     uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE] = {0};
     (void)xcv_iov_gather(c->iov, c->n_out, 0, wire, sizeof(wire));
     struct xcv_net_hdr h;
-    net_hdr_load(&h, wire);
+    xcv_net_hdr_load(&h, wire);
     uint32_t flen = c->out_len - XCV_VIRTIO_NET_HDR_SIZE;
     int k = 0;
     if (flen != 0u) {
@@ -199,7 +177,7 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
         /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
         h.num_buffers = (uint16_t)k;
         uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
-        net_hdr_store(wire, &h);
+        xcv_net_hdr_store(wire, &h);
         (void)xcv_iov_scatter(n->rx_iov, n->rx_nin[0], 0, wire, sizeof(wire));
         ret = XCV_OK;
         for (unsigned i = 0; i < k; i++) {

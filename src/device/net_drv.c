@@ -149,17 +149,6 @@ static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
     }
 }
 
-static void net_hdr_store(uint8_t *w, const struct xcv_net_hdr *h)
-{
-    w[0] = h->flags;
-    w[1] = h->gso_type;
-    xcv_le16_store(w + 2, h->hdr_len);
-    xcv_le16_store(w + 4, h->gso_size);
-    xcv_le16_store(w + 6, h->csum_start);
-    xcv_le16_store(w + 8, h->csum_offset);
-    xcv_le16_store(w + 10, h->num_buffers);
-}
-
 int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
                      uint32_t len)
 {
@@ -183,7 +172,7 @@ int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const
     if (hdr != NULL)
         h = *hdr;
     h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
-    net_hdr_store(buf, &h);
+    xcv_net_hdr_store(buf, &h);
     if (len != 0u)
         xcv_memcpy(buf + XCV_VIRTIO_NET_HDR_SIZE, frame, len);
     sg.len = XCV_VIRTIO_NET_HDR_SIZE + len;
@@ -232,13 +221,7 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
         uint8_t w[XCV_VIRTIO_NET_HDR_SIZE];
         xcv_memcpy(w, tok, sizeof(w));
         struct xcv_net_hdr *h = &d->cur_hdr;
-        h->flags = w[0];
-        h->gso_type = w[1];
-        h->hdr_len = xcv_le16_load(w + 2);
-        h->gso_size = xcv_le16_load(w + 4);
-        h->csum_start = xcv_le16_load(w + 6);
-        h->csum_offset = xcv_le16_load(w + 8);
-        h->num_buffers = xcv_le16_load(w + 10);
+        xcv_net_hdr_load(h, w);
         unsigned nb = has(d, XCV_VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1u;
         d->held[0] = tok;
         d->held_len[0] = ul;
