@@ -31,6 +31,7 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# Running bare-metal test images under QEMU (set by ports/riscv when it lands):
-# set(CMAKE_CROSSCOMPILING_EMULATOR
-#     qemu-system-riscv64;-M;virt;-smp;2;-bios;none;-nographic;-nic;none;-kernel)
+# Running bare-metal test images under QEMU (ports/riscv): add_test(COMMAND <image> ...) runs
+# the image in M-mode on every hart; QEMU's exit status (SiFive test device) is the test result.
+set(CMAKE_CROSSCOMPILING_EMULATOR
+    qemu-system-riscv64;-M;virt;-smp;2;-bios;none;-nographic;-nic;none;-kernel)

@@ -2,8 +2,8 @@
 # Static analysis of the library and the ports: cppcheck, then clang-tidy (.clang-tidy).
 # Exits non-zero on any finding. clang-tidy uses the compile commands of the build trees:
 #   build/host     src/ and ports/linux/      (configured here if missing)
-#   build/aarch64  ports/armv8/               (when that build exists)
-#   build/riscv    ports/riscv/               (when that build exists)
+#   build/aarch64  ports/armv8/, ports/common/ (when that build exists)
+#   build/riscv    ports/riscv/, ports/common/ (when that build exists)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -48,6 +48,24 @@ for entry in json.load(open(db)):
 PY
 }
 
+# clang rejects a few gcc-only flags of the cross builds (-misa-spec=): clang-tidy reads a copy
+# of the compile database without them, in <build>/tidy-db/. Prints that folder.
+tidy_db() {
+    local builddir=$1
+    mkdir -p "$builddir/tidy-db"
+    python3 - "$builddir/compile_commands.json" "$builddir/tidy-db/compile_commands.json" <<'PY'
+import json, re, sys
+db = json.load(open(sys.argv[1]))
+for entry in db:
+    if "command" in entry:
+        entry["command"] = re.sub(r"\s-misa-spec=\S+", "", entry["command"])
+    if "arguments" in entry:
+        entry["arguments"] = [a for a in entry["arguments"] if not a.startswith("-misa-spec=")]
+json.dump(db, open(sys.argv[2], "w"), indent=1)
+PY
+    echo "$builddir/tidy-db"
+}
+
 declare -A LINTED=()
 run_tidy() {
     local builddir=$1 extra=$2
@@ -58,7 +76,7 @@ run_tidy() {
     local f
     for f in "${files[@]}"; do LINTED[$f]=1; done
     echo "   ${#files[@]} files from $builddir"
-    local args=(-p "$builddir" --quiet)
+    local args=(-p "$(tidy_db "$builddir")" --quiet)
     [[ -n "$extra" ]] && args+=("--extra-arg=$extra")
     if ! printf '%s\n' "${files[@]}" |
             xargs -P "$JOBS" -n 1 clang-tidy "${args[@]}" 2>/dev/null; then
@@ -68,10 +86,10 @@ run_tidy() {
 
 run_tidy build/host "" src ports/linux
 if [[ -f build/aarch64/compile_commands.json ]]; then
-    run_tidy build/aarch64 --target=aarch64-none-elf ports/armv8
+    run_tidy build/aarch64 --target=aarch64-none-elf ports/armv8 ports/common
 fi
 if [[ -f build/riscv/compile_commands.json ]]; then
-    run_tidy build/riscv --target=riscv64-unknown-elf ports/riscv
+    run_tidy build/riscv --target=riscv64-unknown-elf ports/riscv ports/common
 fi
 for f in "${FILES[@]}"; do
     if [[ -z "${LINTED[$f]:-}" ]]; then

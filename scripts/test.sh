@@ -96,6 +96,10 @@ step_riscv() {
     configure_build riscv
     check_freestanding build/riscv/libxcvirtio.a riscv64-unknown-elf-nm
     riscv64-unknown-elf-size -t build/riscv/libxcvirtio.a | tail -1
+    # The two-compartment images under qemu-system-riscv64, M-mode and S-mode (label qemu-riscv).
+    ctest --test-dir build/riscv -L qemu-riscv -j "$JOBS" --output-on-failure 2>&1 |
+        tee "$LOGDIR/ctest-riscv.log"
+    [[ ${PIPESTATUS[0]} -eq 0 ]]
 }
 
 step_docs() {

@@ -219,6 +219,8 @@ int echo_serve(struct xcv_linux_link *l, struct xcv_channel *ch, struct echo_dev
                 (void)xcv_linux_link_ack(l);
         }
         int r = serve_poll_once(ch, e, &idle);
+        if (o->tick != NULL)
+            o->tick(o->tick_ctx);
         if (r < 0) {
             e->stats->last_error = r;
             return r;

@@ -63,6 +63,8 @@ struct echo_serve_opts {
     bool accept_new;     /* accept new driver connections (a restarted driver) */
     uint64_t max_ns;     /* bound on the whole loop (0 = none) */
     volatile sig_atomic_t *stop; /* optional: return 0 once it is set */
+    void (*tick)(void *ctx);     /* optional: called after every pass (other devices' work) */
+    void *tick_ctx;              /* passed to tick */
 };
 
 /**

@@ -12,6 +12,11 @@
  * The processes share nothing else: the device process is forked before any setup and the
  * driver finds it by the socket path only.
  *
+ * Standard devices on the same channel (devices.c): device 1 is a virtio-console (the device
+ * process prints what the driver writes, prefixed "[device console]", and feeds a line back),
+ * device 2 a virtio-rng fed by getrandom(). After the echo phases the driver reads 64 bytes of
+ * entropy and exchanges one line each way on the console.
+ *
  * Modes:
  *   --mode event  doorbells are eventfds; each side blocks on its event fd, then calls
  *                 xcv_channel_poll. Notification suppression (EVENT_IDX) decides when to ring.
@@ -36,6 +41,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "devices.h"
 #include "echo.h"
 
 #define WINDOW_BYTES (4u << 20)
@@ -209,9 +215,12 @@ static int device_main(const struct opts *o)
     xcv_linux_link_window(&l, &cc.window);
     static struct echo_dev dev;
     static struct echo_dev_stats st;
+    static struct demo_devs devs; /* console (device 1) and rng (device 2) */
     r = xcv_channel_init(&ch, &cc);
     if (r == XCV_OK)
         r = echo_dev_register(&dev, &ch, o->poll_mode, &st);
+    if (r >= 0)
+        r = demo_devs_register(&devs, &ch);
     if (r < 0) {
         fprintf(stderr, "device: channel: %s\n", xcv_strerror(r));
         xcv_linux_link_close(&l);
@@ -221,11 +230,15 @@ static int device_main(const struct opts *o)
     if (r == XCV_OK && raw_pong(&l) != 0)
         r = XCV_EPORT;
     if (r == XCV_OK) {
-        struct echo_serve_opts so = {.exit_on_hangup = true, .max_ns = 120ull * 1000000000u};
+        struct echo_serve_opts so = {.exit_on_hangup = true,
+                                     .max_ns = 120ull * 1000000000u,
+                                     .tick = demo_devs_tick,
+                                     .tick_ctx = &devs};
         r = echo_serve(&l, &ch, &dev, &so);
     }
     printf("device: served %" PRIu64 " requests, %" PRIu64 " malformed, %u resets, %s\n",
            st.served, st.malformed, st.resets, r == 0 ? "exit ok" : xcv_strerror(r));
+    demo_devs_print(&devs);
     fflush(stdout);
     xcv_channel_detach(&ch);
     xcv_linux_link_close(&l);
@@ -332,6 +345,11 @@ static int driver_main(const struct opts *o, pid_t child)
     uint32_t avail = xcv_pool_available(&c.pool);
     uint64_t errors = c.bad + (r != 0) + (rr != XCV_OK) + (avail != c.pool_count);
 
+    /* Phase 3: entropy from the virtio-rng, one line each way on the virtio-console. */
+    struct demo_devs_report devrep;
+    int dev_errors = demo_devs_drive(&ch, &l, &c.pool, o->poll_mode, &devrep);
+    errors += (uint64_t)dev_errors;
+
     xcv_channel_detach(&ch);
     xcv_linux_link_close(&l); /* the device sees the hangup and exits */
     int status = 0;
@@ -359,6 +377,9 @@ static int driver_main(const struct opts *o, pid_t child)
            (double)raw.p99 / 1e3);
     printf("  checked     %" PRIu64 " responses byte for byte; pool %u/%u buffers free\n",
            lat_done + nreq, avail, c.pool_count);
+    demo_devs_report_print(&devrep);
+    if (r == 0 && devrep.err != 0)
+        r = devrep.err;
     printf("  errors      %" PRIu64 "%s%s\n", errors, r != 0 ? ": " : "",
            r != 0 ? xcv_strerror(r) : "");
     echo_client_fini(&c);

@@ -13,7 +13,8 @@
  * writable byte for the status is completed with a used length of 0. Nothing outside the chain
  * or outside the backend's capacity is ever accessed.
  *
- * Driver role: xcv_blk_drv_open() opens a block device over a driver-role channel; requests
+ * Driver role: xcv_blk_drv_open() opens a block device over a driver-role channel (and
+ * xcv_blk_drv_open_on() over any transport, virtio-mmio included); requests
  * (caller-owned ::xcv_blk_req objects) are submitted with a token-like pointer and completed by
  * polling xcv_blk_drv_complete(). The header and status byte of each request come from a
  * buffer pool in the window; data buffers are the caller's (bus addresses, zero copy), or the
@@ -189,7 +190,8 @@ struct xcv_blk_dev {
  * @p b; the driver cannot change it (config writes are undone: no field is driver-writable).
  *
  * @param b Caller-owned model object; must outlive the channel registration.
- * @param ch A device-role channel.
+ * @param ch A device-role channel, or NULL for a device served by a host transport such as
+ *           vhost-user (see xcv_vdev_host_attach()).
  * @param cfg Configuration.
  * @return The device number (>= 0); ::XCV_EINVAL for a bad configuration; ::XCV_ENOSPC when
  *         the channel has no free device slot.
@@ -255,7 +257,6 @@ struct xcv_blk_drv {
     struct xcv_vdrv vdrv;                 /**< @private */
     struct xcv_vdrv_queue queue;          /**< @private */
     struct xcv_vq_drv_slot slots[XCV_BLK_DEV_MAX_QUEUE]; /**< @private */
-    struct xcv_channel *ch;               /**< @private */
     struct xcv_pool *pool;                /**< @private */
     struct xcv_blk_req *cancelled;        /**< @private completed by a reset, not yet returned */
     uint64_t capacity;                    /**< @private */
@@ -274,6 +275,20 @@ struct xcv_blk_drv {
  */
 int xcv_blk_drv_open(struct xcv_blk_drv *b, struct xcv_channel *ch,
                      const struct xcv_blk_drv_config *cfg);
+
+/**
+ * @brief Open a block device on any driver transport (a channel, a virtio-mmio device), as
+ * xcv_blk_drv_open() does on a channel. Works with legacy (version 1) virtio-mmio devices too:
+ * the request format does not depend on VIRTIO_F_VERSION_1, and the header and status byte
+ * always travel in descriptors of their own.
+ * @param b Caller-owned driver object.
+ * @param t The transport (copied; its object must outlive @p b).
+ * @param cfg Configuration (@c dev_num is used on a channel only; the pool's buffers, and the
+ *            data buffers given to xcv_blk_drv_submit(), must be reachable by the device).
+ * @return As xcv_blk_drv_open().
+ */
+int xcv_blk_drv_open_on(struct xcv_blk_drv *b, const struct xcv_vdrv_transport *t,
+                        const struct xcv_blk_drv_config *cfg);
 
 /** @brief Capacity in 512-byte sectors, as read at open. */
 uint64_t xcv_blk_drv_capacity(const struct xcv_blk_drv *b);
@@ -314,7 +329,7 @@ int xcv_blk_drv_complete(struct xcv_blk_drv *b, struct xcv_blk_req **req);
 
 /**
  * @brief Synchronous read or write of @p len bytes (a multiple of 512) at @p sector, copying
- * through pool buffers; polls the channel while waiting, bounded by the channel timeout.
+ * through pool buffers; polls the transport while waiting, bounded by its timeout.
  * @param b The driver.
  * @param write True for OUT, false for IN.
  * @param sector First sector.

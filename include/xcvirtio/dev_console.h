@@ -85,7 +85,9 @@ struct xcv_console_dev {
 };
 
 /**
- * @brief Initialise a console model and register it (device id 3) on a device-role channel.
+ * @brief Initialise a console model and register it (device id 3) on a device-role channel,
+ * or, with @p ch NULL, prepare it for a host transport such as vhost-user (see
+ * xcv_vdev_host_attach()).
  * @return The device number (>= 0), ::XCV_EINVAL, or ::XCV_ENOSPC.
  */
 int xcv_console_dev_init(struct xcv_console_dev *c, struct xcv_channel *ch,

@@ -184,7 +184,8 @@ struct xcv_net_dev {
  * config space lives in @p n; driver writes to it are undone (no field is driver-writable).
  *
  * @param n Caller-owned model object; must outlive the channel registration.
- * @param ch A device-role channel.
+ * @param ch A device-role channel, or NULL for a device served by a host transport such as
+ *           vhost-user (see xcv_vdev_host_attach()).
  * @param cfg Configuration.
  * @return The device number (>= 0); ::XCV_EINVAL for a bad configuration; ::XCV_ENOSPC when
  *         the channel has no free device slot.

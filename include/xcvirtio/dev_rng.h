@@ -74,7 +74,8 @@ struct xcv_rng_dev {
 /**
  * @brief Initialise an rng model and register it (device id 4) on a device-role channel.
  * @param r Caller-owned model object; outlives the registration.
- * @param ch A device-role channel.
+ * @param ch A device-role channel, or NULL for a device served by a host transport such as
+ *           vhost-user (see xcv_vdev_host_attach()).
  * @param cfg Configuration.
  * @return The device number (>= 0), ::XCV_EINVAL, or ::XCV_ENOSPC (channel full).
  */
@@ -108,20 +109,33 @@ struct xcv_rng_drv {
     struct xcv_vdrv vdrv;                        /**< @private */
     struct xcv_vdrv_queue queue;                 /**< @private */
     struct xcv_vq_drv_slot slots[XCV_RNG_MAX_QUEUE]; /**< @private */
-    struct xcv_channel *ch;                      /**< @private */
     struct xcv_pool *pool;                       /**< @private */
 };
 
 /**
- * @brief Open an rng device (driver role).
+ * @brief Open an rng device on a channel (driver role): xcv_rng_drv_open_on() with
+ * xcv_vdrv_channel_transport().
  * @return ::XCV_OK, ::XCV_EINVAL, or an error of xcv_vdrv_open().
  */
 int xcv_rng_drv_open(struct xcv_rng_drv *d, struct xcv_channel *ch,
                      const struct xcv_rng_drv_config *cfg);
 
 /**
- * @brief Read @p len random bytes into @p buf (synchronous; polls the channel while waiting,
- * each wait bounded by the channel timeout). Requests go out one pool buffer at a time; the
+ * @brief Open an rng device on any driver transport (a channel, a virtio-mmio device).
+ * Works with legacy (version 1) virtio-mmio devices too: virtio-rng has no format that
+ * depends on VIRTIO_F_VERSION_1.
+ * @param d Caller-owned driver object.
+ * @param t The transport (copied; its object must outlive @p d).
+ * @param cfg Configuration (@c dev_num is used on a channel only; the pool's buffers must be
+ *            reachable by the device).
+ * @return ::XCV_OK, ::XCV_EINVAL, or an error of xcv_vdrv_open_on().
+ */
+int xcv_rng_drv_open_on(struct xcv_rng_drv *d, const struct xcv_vdrv_transport *t,
+                        const struct xcv_rng_drv_config *cfg);
+
+/**
+ * @brief Read @p len random bytes into @p buf (synchronous; polls the transport while waiting,
+ * each wait bounded by the transport's timeout). Requests go out one pool buffer at a time; the
  * device may give fewer bytes than asked (5.4.6.2), so several requests may be needed.
  * On a timeout the device is reset, which reclaims the outstanding buffer.
  * @param d The driver.

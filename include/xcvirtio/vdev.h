@@ -13,6 +13,15 @@
  *
  * A queue that breaks on a hostile driver sets NEEDS_RESET in the device status and tells the
  * driver with EVENT_CONFIG; the device stays up and serves again after the driver's reset.
+ *
+ * **Host transports.** A device model can also be served by a transport that is not a channel,
+ * such as a vhost-user backend (port_linux's vhost_user.h), where the driver's transport
+ * messages arrive by other means and the rings live in memory the driver shares. The model is
+ * then initialised with a NULL channel (xcv_vdev_register() with @c ch NULL: the device is
+ * *detached*), and the transport drives it with xcv_vdev_host_attach() and the other
+ * xcv_vdev_host_*() calls: it negotiates features, starts each queue over its own memory map at
+ * given ring positions, delivers kicks, stops queues and resets the device. The model code is
+ * the same for both transports: it sees ops->notify, ops->reset and xcv_vdev_queue().
  */
 #ifndef XCVIRTIO_VDEV_H
 #define XCVIRTIO_VDEV_H
@@ -83,9 +92,11 @@ struct xcv_vdev_config {
     void *ctx;           /**< Passed to every callback. */
 };
 
-/** @brief A device as served on a channel. Caller-allocated; fields are private. */
+/** @brief A device as served on a channel or a host transport. Caller-allocated; fields are
+ * private. */
 struct xcv_vdev {
-    struct xcv_channel *ch;         /**< @private */
+    struct xcv_channel *ch;         /**< @private NULL when detached (host transport) */
+    const struct xcv_port *host;    /**< @private host transport's port, when attached */
     struct xcv_vdev_config cfg;     /**< @private */
     struct xcv_port qport;          /**< @private port handed to the queues */
     uint64_t driver_features;       /**< @private */
@@ -97,9 +108,11 @@ struct xcv_vdev {
 };
 
 /**
- * @brief Register a device model on a device-role channel.
- * @param ch The channel (device role).
- * @param dev Caller-owned device object, kept until the channel is discarded.
+ * @brief Register a device model on a device-role channel, or prepare it for a host transport.
+ * @param ch The channel (device role), or NULL: the device is then detached, numbered 0, and
+ *           served by a host transport after xcv_vdev_host_attach().
+ * @param dev Caller-owned device object, kept until the channel (or host transport) is
+ *            discarded.
  * @param cfg Registration; the queues, config and ctx stay caller-owned.
  * @return The device number (>= 0) or ::XCV_EINVAL / ::XCV_ENOSPC (channel full).
  */
@@ -129,6 +142,131 @@ int xcv_vdev_config_changed(struct xcv_vdev *dev);
  * @return ::XCV_OK or an error from the channel.
  */
 int xcv_vdev_needs_reset(struct xcv_vdev *dev);
+
+/* ============================== host transports ============================== */
+
+/**
+ * @brief Doorbell number a detached device passes to its host port's notify when the driver
+ * must re-read the device status or config (config change, NEEDS_RESET). Queue notifications
+ * use the queue index as the doorbell.
+ */
+#define XCV_VDEV_DOORBELL_CONFIG 0xffffffffu
+
+/**
+ * @brief Ring placement and starting positions for xcv_vdev_host_start_queue().
+ * Read during the call only.
+ */
+struct xcv_vdev_host_queue {
+    const struct xcv_memmap *mem; /**< Windows the driver's addresses must fall in (the
+                                       driver's memory regions); outlives the running queue. */
+    uint16_t num;                 /**< Queue size (power of two, <= the model's max size). */
+    uint64_t desc_bus;            /**< Bus address of the descriptor table. */
+    uint64_t avail_bus;           /**< Bus address of the available ring. */
+    uint64_t used_bus;            /**< Bus address of the used ring. */
+    uint16_t next_avail;          /**< Next available entry to pop (vhost-user ring base). */
+    uint16_t next_used;           /**< Next used entry to fill. */
+};
+
+/**
+ * @brief Bind a detached device (registered with a NULL channel) to a host transport and reset
+ * it. Host transport only; call again to rebind (for a new driver connection).
+ *
+ * @param dev The device (caller-owned, detached).
+ * @param port The transport's port (caller-owned, outlives the binding): notify(ctx, q) signals
+ *             used buffers on queue q, notify(ctx, ::XCV_VDEV_DOORBELL_CONFIG) a status or config
+ *             change; cache_clean / cache_invalidate and log are used when set.
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL or a port without ops or notify; ::XCV_ESTATE when
+ *         the device is registered on a channel.
+ */
+int xcv_vdev_host_attach(struct xcv_vdev *dev, const struct xcv_port *port);
+
+/** @brief The virtio device id given at registration (1 net, 2 blk, ...); 0 for NULL. */
+uint32_t xcv_vdev_device_id(const struct xcv_vdev *dev);
+
+/** @brief The number of queues of the device; 0 for NULL. */
+uint16_t xcv_vdev_num_queues(const struct xcv_vdev *dev);
+
+/** @brief The largest size queue @p q accepts; 0 for NULL or no such queue. */
+uint16_t xcv_vdev_queue_max_size(const struct xcv_vdev *dev, uint16_t q);
+
+/** @brief The features the device offers (VERSION_1 included); 0 for NULL. */
+uint64_t xcv_vdev_device_features(const struct xcv_vdev *dev);
+
+/** @brief Bytes of the device's config space; 0 for NULL. */
+uint32_t xcv_vdev_config_size(const struct xcv_vdev *dev);
+
+/**
+ * @brief Negotiate: accept the driver's features and set ACKNOWLEDGE, DRIVER and FEATURES_OK
+ * (host transport, the device side's handler of the driver's feature write).
+ *
+ * Allowed while no queue runs; a running queue allows only the features already negotiated.
+ * The model's features_ok and status callbacks are called as on a channel.
+ *
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ESTATE when not attached, or when a queue runs
+ *         and @p features differ; ::XCV_ENOTSUP when @p features has a bit the device did not
+ *         offer, lacks VERSION_1, or the model refused them (nothing changed).
+ */
+int xcv_vdev_host_set_features(struct xcv_vdev *dev, uint64_t features);
+
+/**
+ * @brief Start queue @p q over rings the driver placed (host transport). The rings are checked
+ * (alignment, inside one window of @c hq->mem) as xcv_vq_device_init() does; the queue then
+ * starts at the given positions and xcv_vdev_queue() returns it. The first started queue sets
+ * DRIVER_OK (and calls the model's status callback).
+ *
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL, a bad memory map, or a size that is not a power of
+ *         two or exceeds the queue's maximum; ::XCV_EPROTO_LAYOUT for misaligned rings;
+ *         ::XCV_EPROTO_WINDOW or ::XCV_EPROTO_OVERFLOW for rings outside the windows;
+ *         ::XCV_ENODEV for no such queue; ::XCV_ESTATE when not attached, features are not
+ *         negotiated, or the queue runs. On error the queue stays stopped.
+ */
+int xcv_vdev_host_start_queue(struct xcv_vdev *dev, uint16_t q,
+                              const struct xcv_vdev_host_queue *hq);
+
+/**
+ * @brief Stop queue @p q and return where it stopped (host transport; vhost-user's
+ * GET_VRING_BASE). The model's kept chains on it, if any, are lost (the models in this library
+ * keep none across calls). xcv_vdev_queue() returns NULL for it afterwards.
+ *
+ * @param dev The device.
+ * @param q The queue.
+ * @param[out] next_avail The next available entry the queue would have popped (may be NULL).
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ENODEV for no such queue; ::XCV_ESTATE when
+ *         the queue is not running.
+ */
+int xcv_vdev_host_stop_queue(struct xcv_vdev *dev, uint16_t q, uint16_t *next_avail);
+
+/**
+ * @brief The driver kicked queue @p q (host transport, from the kick doorbell): the model's
+ * notify callback handles it. A queue that the driver broke raises NEEDS_RESET.
+ *
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ENODEV when @p q does not exist or is not
+ *         running (a stale kick: nothing done); the queue's protocol error when it is broken
+ *         (the transport should report it and drop the driver).
+ */
+int xcv_vdev_host_kick(struct xcv_vdev *dev, uint16_t q);
+
+/**
+ * @brief Reset the device (host transport): every queue stops, features and status are
+ * cleared, and the model's reset callback drops what it kept. Does nothing for NULL or a
+ * device on a channel.
+ */
+void xcv_vdev_host_reset(struct xcv_vdev *dev);
+
+/**
+ * @brief Copy [@p off, @p off + @p len) of the config space into @p buf (host transport).
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL (with @p len > 0) or a range beyond the config size.
+ */
+int xcv_vdev_host_read_config(const struct xcv_vdev *dev, uint32_t off, void *buf, uint32_t len);
+
+/**
+ * @brief The driver writes [@p off, @p off + @p len) of the config space (host transport); the
+ * model's config_write callback sees it.
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL (with @p len > 0), a range beyond the config size or
+ *         outside the declared driver-writable part (nothing changed); ::XCV_ESTATE when not
+ *         attached.
+ */
+int xcv_vdev_host_write_config(struct xcv_vdev *dev, uint32_t off, const void *buf, uint32_t len);
 
 #ifdef __cplusplus
 }

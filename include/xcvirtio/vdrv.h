@@ -10,6 +10,13 @@
  * Every step is a request bounded by the channel timeout. Responses are validated: a device
  * that reports impossible values (queue max size 0, config bigger than the message allows,
  * features it did not offer) makes the call fail with ::XCV_EPROTO_DEVICE.
+ *
+ * A ::xcv_vdrv is transport-neutral once open: the same object, and every device driver built
+ * on it (src/device), works over a channel (xcv_vdrv_open(), or xcv_vdrv_open_on() with
+ * xcv_vdrv_channel_transport()) and over a virtio-mmio device (xcv_vdrv_open_on() with
+ * xcv_mmio_transport(), see mmio.h). A transport is a small ops table
+ * (::xcv_vdrv_transport_ops); xcv_vdrv_reset(), xcv_vdrv_read_config(),
+ * xcv_vdrv_write_config(), xcv_vdrv_get_status() and xcv_vdrv_poll() dispatch through it.
  */
 #ifndef XCVIRTIO_VDRV_H
 #define XCVIRTIO_VDRV_H
@@ -58,18 +65,25 @@ struct xcv_vdrv_ops {
 
 /** @brief Driver configuration. Read during xcv_vdrv_open() only. */
 struct xcv_vdrv_config {
-    uint16_t dev_num;       /**< Device number on the channel. */
+    uint16_t dev_num;       /**< Device number on the channel (channel transport only). */
     uint32_t device_id;     /**< Expected virtio device id (0 = any). */
-    uint64_t features;      /**< Features the driver supports; VERSION_1 is required. */
+    uint64_t features;      /**< Features the driver supports; VERSION_1 is required (a legacy
+                                 virtio-mmio device, which cannot offer it, is driven without). */
     struct xcv_vdrv_queue *queues; /**< Caller storage for @c num_queues queues. */
     uint16_t num_queues;    /**< Queues to set up (<= the device's). */
     const struct xcv_vdrv_ops *ops; /**< Callbacks (cancel required). */
     void *ctx;              /**< Passed to callbacks. */
 };
 
-/** @brief A device as driven over a channel. Caller-allocated; fields are private. */
+struct xcv_vdrv_transport_ops;
+
+/** @brief A device as driven over a transport. Caller-allocated; fields are private. */
 struct xcv_vdrv {
-    struct xcv_channel *ch;     /**< @private */
+    const struct xcv_vdrv_transport_ops *tops; /**< @private the transport it is open on */
+    void *tctx;                  /**< @private that transport's object (channel, mmio device) */
+    const struct xcv_port *port; /**< @private the transport's port (clock, wait, cache, log) */
+    uint64_t timeout_ns;         /**< @private bound of every wait on the device */
+    struct xcv_channel *ch;     /**< @private channel transport only */
     struct xcv_vdrv_config cfg; /**< @private */
     struct xcv_port qport;      /**< @private port handed to the queues */
     uint64_t features;          /**< @private negotiated */
@@ -81,6 +95,58 @@ struct xcv_vdrv {
     bool pending_config;        /**< @private */
     bool open;                  /**< @private */
 };
+
+/**
+ * @brief The operations of one driver-role transport (a channel, a virtio-mmio device).
+ *
+ * Implemented by the library for its transports; a platform may add its own. The public
+ * xcv_vdrv_* functions dispatch to these after checking their arguments. Every operation is
+ * bounded in time (the transport's timeout) and validates what the device reports.
+ */
+struct xcv_vdrv_transport_ops {
+    /**
+     * @brief Run the initialisation sequence and set up the queues, filling @p d (which must
+     * record these ops, the port and the timeout). Errors as xcv_vdrv_open().
+     */
+    int (*open)(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg);
+    /** @brief Reset the device and reclaim every posted buffer (see xcv_vdrv_reset()). */
+    int (*reset)(struct xcv_vdrv *d);
+    /** @brief Consistent config space read (see xcv_vdrv_read_config()). */
+    int (*read_config)(struct xcv_vdrv *d, uint32_t off, void *buf, uint32_t len);
+    /** @brief Config space write (see xcv_vdrv_write_config()). */
+    int (*write_config)(struct xcv_vdrv *d, uint32_t off, const void *buf, uint32_t len);
+    /** @brief The device status byte, or a negative ::xcv_err. */
+    int (*get_status)(struct xcv_vdrv *d);
+    /** @brief Take the device's events and call the driver callbacks (see xcv_vdrv_poll()). */
+    int (*poll)(struct xcv_vdrv *d, unsigned budget);
+};
+
+/**
+ * @brief A transport handle: an ops table and the transport's object. Plain data, filled by
+ * xcv_vdrv_channel_transport() or xcv_mmio_transport(); the object must outlive every device
+ * opened on it.
+ */
+struct xcv_vdrv_transport {
+    const struct xcv_vdrv_transport_ops *ops; /**< The transport's operations. */
+    void *ctx;                                /**< Its object, passed to ops->open. */
+};
+
+/**
+ * @brief Describe channel @p ch as a transport for xcv_vdrv_open_on() and the device drivers'
+ * *_open_on() functions (driver role). @p t is caller-owned and may be a local variable.
+ */
+void xcv_vdrv_channel_transport(struct xcv_channel *ch, struct xcv_vdrv_transport *t);
+
+/**
+ * @brief Open a device on any transport: runs virtio 1.2 section 3.1.1 through @p t (driver
+ * role). On a channel this is xcv_vdrv_open(); on virtio-mmio see xcv_mmio_transport().
+ * @param t The transport (copied; its object must outlive @p d).
+ * @param d Caller-owned device object.
+ * @param cfg Configuration (@c dev_num is ignored by transports with one device).
+ * @return As xcv_vdrv_open(); ::XCV_EINVAL for a NULL or incomplete transport.
+ */
+int xcv_vdrv_open_on(const struct xcv_vdrv_transport *t, struct xcv_vdrv *d,
+                     const struct xcv_vdrv_config *cfg);
 
 /**
  * @brief Initialise device @c cfg->dev_num and set up its queues (see the file comment).
@@ -122,6 +188,28 @@ int xcv_vdrv_write_config(struct xcv_vdrv *d, uint32_t off, const void *buf, uin
  * @return The status (0..255) or a negative ::xcv_err.
  */
 int xcv_vdrv_get_status(struct xcv_vdrv *d);
+
+/**
+ * @brief Take the device's pending events and call the driver callbacks (used, config).
+ *
+ * On a channel this is xcv_channel_poll() of the device's channel (every device on it is
+ * served); on virtio-mmio it reads and acknowledges InterruptStatus. Synchronous helpers call
+ * it while they wait; an event loop calls it after each wake-up.
+ * @param d An open (or opening) device.
+ * @param budget Most messages handled (channel); ignored by virtio-mmio.
+ * @return Events or messages handled (>= 0), ::XCV_EINVAL, ::XCV_EPEERRESET (channel: the
+ *         peer restarted; buffers were cancelled), or a protocol error.
+ */
+int xcv_vdrv_poll(struct xcv_vdrv *d, unsigned budget);
+
+/**
+ * @brief The port of the transport @p d is open on (its clock bounds synchronous waits), or
+ * NULL when @p d was never opened.
+ */
+const struct xcv_port *xcv_vdrv_port(const struct xcv_vdrv *d);
+
+/** @brief The transport's bound on a wait for the device, in nanoseconds (0 if never opened). */
+uint64_t xcv_vdrv_timeout_ns(const struct xcv_vdrv *d);
 
 #ifdef __cplusplus
 }

@@ -209,6 +209,33 @@ int xcv_vq_device_enable_notify(struct xcv_vq_device *q);
 /** @brief Ask the driver not to notify (a hint). */
 void xcv_vq_device_disable_notify(struct xcv_vq_device *q);
 
+/**
+ * @brief Start the queue at given ring positions instead of 0 (device role).
+ *
+ * A transport that resumes a ring already in use calls it right after xcv_vq_device_init()
+ * (or xcv_vq_device_reset()): vhost-user's SET_VRING_BASE gives the next available entry to
+ * pop, and the used index to continue from is the one the ring holds. Nothing is read from or
+ * written to shared memory; the first pop checks the driver's available index against
+ * @p next_avail as usual (a jump of more than the queue size breaks the queue).
+ *
+ * @param q The queue, with no chain in flight.
+ * @param next_avail Free-running index of the next available entry to pop.
+ * @param next_used Free-running index of the next used entry to fill.
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ESTATE when chains are in flight (nothing is
+ *         changed); ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_t next_used);
+
+/**
+ * @brief Free-running index of the next available entry the queue will pop (device role).
+ *
+ * What vhost-user's GET_VRING_BASE returns when the ring is stopped. Chains popped and not yet
+ * pushed are counted as consumed. Valid on a broken queue too (the position it stopped at).
+ *
+ * @return The index, or 0 for NULL.
+ */
+uint16_t xcv_vq_device_next_avail(const struct xcv_vq_device *q);
+
 /** @brief The sticky error that broke the queue, or 0 when healthy. */
 int xcv_vq_device_broken(const struct xcv_vq_device *q);
 

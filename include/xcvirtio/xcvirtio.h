@@ -15,6 +15,7 @@
 #include "xcvirtio/dev_net.h"
 #include "xcvirtio/dev_rng.h"
 #include "xcvirtio/error.h"
+#include "xcvirtio/mmio.h"
 #include "xcvirtio/msg.h"
 #include "xcvirtio/pool.h"
 #include "xcvirtio/port.h"

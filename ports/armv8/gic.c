@@ -16,6 +16,15 @@
 #define GICD_CTLR_ENABLE_G1 (1u << 1)
 #define GICD_CTLR_ENABLE_G0 (1u << 0)
 
+#define GICD_IGROUPR 0x0080u
+#define GICD_ISENABLER 0x0100u
+#define GICD_ICENABLER 0x0180u
+#define GICD_IPRIORITYR 0x0400u
+#define GICD_ICFGR 0x0c00u
+#define GICD_IROUTER 0x6000u
+#define SPI_FIRST 32u
+#define SPI_LIMIT 96u /* SPIs this port handles: INTIDs 32..95 */
+
 #define GICR_STRIDE 0x20000u
 #define GICR_MAX_FRAMES 8u
 #define GICR_CTLR 0x0000u
@@ -54,6 +63,8 @@
 /* Port state (one CPU per image): doorbells pending and received. */
 static _Atomic uint32_t doorbells_pending;
 static _Atomic uint64_t doorbells_received;
+/* SPIs taken (bit n = INTID 32 + n); each is masked by the handler until re-enabled. */
+static _Atomic uint64_t spis_pending;
 
 static int spin_while_set(uintptr_t reg, uint32_t bits)
 {
@@ -144,6 +155,12 @@ void xcv_armv8_irq(void)
             atomic_fetch_add_explicit(&doorbells_received, 1u, memory_order_relaxed);
         } else if (id == XCV_ARMV8_TIMER_PPI) {
             XCV_SYSREG_WRITE(cntv_ctl_el0, CNTV_CTL_IMASK); /* one shot: the waiter re-arms */
+        } else if (id >= SPI_FIRST && id < SPI_LIMIT) {
+            /* A device interrupt, usually level-sensitive: mask it until the owner has
+             * acknowledged the device (xcv_armv8_gic_spi_unmask()), else it fires again. */
+            xcv_mmio_write32(XCV_ARMV8_GICD_BASE + GICD_ICENABLER + (id / 32u) * 4u,
+                             1u << (id % 32u));
+            atomic_fetch_or_explicit(&spis_pending, 1ull << (id - SPI_FIRST), memory_order_relaxed);
         }
         XCV_ICC_WRITE(ICC_EOIR1_EL1, iar);
         xcv_isb();
@@ -173,7 +190,8 @@ bool xcv_armv8_wait_doorbell(uint64_t deadline_ns)
     bool rang;
     for (;;) {
         xcv_irq_mask();
-        if (atomic_load_explicit(&doorbells_pending, memory_order_relaxed) != 0u) {
+        if (atomic_load_explicit(&doorbells_pending, memory_order_relaxed) != 0u ||
+            atomic_load_explicit(&spis_pending, memory_order_relaxed) != 0u) {
             rang = true;
             break;
         }
@@ -192,4 +210,42 @@ bool xcv_armv8_wait_doorbell(uint64_t deadline_ns)
     XCV_SYSREG_WRITE(cntv_ctl_el0, CNTV_CTL_IMASK);
     XCV_SYSREG_WRITE(daif, daif);
     return rang;
+}
+
+int xcv_armv8_gic_spi_enable(uint32_t intid)
+{
+    if (intid < SPI_FIRST || intid >= SPI_LIMIT)
+        return -1;
+    uintptr_t d = XCV_ARMV8_GICD_BASE;
+    uintptr_t word = (uintptr_t)(intid / 32u) * 4u;
+    uint32_t bit = 1u << (intid % 32u);
+    xcv_mmio_write32(d + GICD_ICENABLER + word, bit);
+    if (spin_while_set(d + GICD_CTLR, GICD_CTLR_RWP) != 0)
+        return -1;
+    xcv_mmio_write32(d + GICD_IGROUPR + word, xcv_mmio_read32(d + GICD_IGROUPR + word) | bit);
+    uintptr_t prio = d + GICD_IPRIORITYR + (intid & ~3u);
+    uint32_t shift = (intid % 4u) * 8u;
+    xcv_mmio_write32(prio, (xcv_mmio_read32(prio) & ~(0xffu << shift)) | IRQ_PRIORITY << shift);
+    uintptr_t cfg = d + GICD_ICFGR + (uintptr_t)(intid / 16u) * 4u;
+    xcv_mmio_write32(cfg, xcv_mmio_read32(cfg) & ~(2u << ((intid % 16u) * 2u))); /* level */
+    uint64_t mpidr = xcv_armv8_mpidr();
+    uintptr_t route = d + GICD_IROUTER + (uintptr_t)intid * 8u;
+    xcv_mmio_write32(route, (uint32_t)(mpidr & 0xffffffu));          /* Aff2.Aff1.Aff0, IRM = 0 */
+    xcv_mmio_write32(route + 4u, (uint32_t)((mpidr >> 32) & 0xffu)); /* Aff3 */
+    atomic_fetch_and_explicit(&spis_pending, ~(1ull << (intid - SPI_FIRST)), memory_order_relaxed);
+    xcv_mmio_write32(d + GICD_ISENABLER + word, bit);
+    return 0;
+}
+
+void xcv_armv8_gic_spi_unmask(uint32_t intid)
+{
+    if (intid >= SPI_FIRST && intid < SPI_LIMIT)
+        xcv_mmio_write32(XCV_ARMV8_GICD_BASE + GICD_ISENABLER + (intid / 32u) * 4u,
+                         1u << (intid % 32u));
+}
+
+uint64_t xcv_armv8_spis_take(void)
+{
+    /* Acquire: what the device wrote before raising the interrupt is visible afterwards. */
+    return atomic_exchange_explicit(&spis_pending, 0u, memory_order_acquire);
 }

@@ -161,6 +161,13 @@ static int map_range(uint64_t base, uint64_t size, uint64_t attrs)
     return 0;
 }
 
+#define DESC_DEVICE (DESC_BLOCK | DESC_ATTR(ATTR_DEVICE) | DESC_AF | DESC_PXN | DESC_UXN)
+
+int xcv_armv8_mmu_map_device(uint64_t base, uint64_t size)
+{
+    return map_range(base, size, DESC_DEVICE);
+}
+
 int xcv_armv8_mmu_init(const struct xcv_armv8_region *shared, unsigned n_shared)
 {
     const uint64_t dev = DESC_BLOCK | DESC_ATTR(ATTR_DEVICE) | DESC_AF | DESC_PXN | DESC_UXN;

@@ -238,7 +238,7 @@ static const struct xcv_vdev_ops blk_vdev_ops = {
 int xcv_blk_dev_init(struct xcv_blk_dev *b, struct xcv_channel *ch,
                      const struct xcv_blk_dev_config *cfg)
 {
-    if (b == NULL || ch == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->read == NULL ||
+    if (b == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->read == NULL ||
         (cfg->ops->write == NULL && !cfg->read_only) || cfg->capacity == 0u ||
         cfg->capacity > UINT64_MAX / XCV_VIRTIO_BLK_SECTOR_SIZE ||
         cfg->max_discard_seg > XCV_BLK_DEV_MAX_DWZ_SEG ||

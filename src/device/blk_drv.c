@@ -53,13 +53,22 @@ static bool has(const struct xcv_blk_drv *b, unsigned bit)
 int xcv_blk_drv_open(struct xcv_blk_drv *b, struct xcv_channel *ch,
                      const struct xcv_blk_drv_config *cfg)
 {
-    if (b == NULL || ch == NULL || cfg == NULL || cfg->pool == NULL ||
+    if (ch == NULL)
+        return XCV_EINVAL;
+    struct xcv_vdrv_transport t;
+    xcv_vdrv_channel_transport(ch, &t);
+    return xcv_blk_drv_open_on(b, &t, cfg);
+}
+
+int xcv_blk_drv_open_on(struct xcv_blk_drv *b, const struct xcv_vdrv_transport *t,
+                        const struct xcv_blk_drv_config *cfg)
+{
+    if (b == NULL || t == NULL || cfg == NULL || cfg->pool == NULL ||
         xcv_pool_buf_size(cfg->pool) < XCV_BLK_DRV_META_BYTES)
         return XCV_EINVAL;
     uint16_t qs = cfg->queue_size != 0u ? cfg->queue_size : 128u;
     if (!xcv_is_pow2(qs) || qs > XCV_BLK_DEV_MAX_QUEUE)
         return XCV_EINVAL;
-    b->ch = ch;
     b->pool = cfg->pool;
     b->cancelled = NULL;
     b->queue.slots = b->slots;
@@ -75,7 +84,7 @@ int xcv_blk_drv_open(struct xcv_blk_drv *b, struct xcv_channel *ch,
         .ops = &blk_drv_ops,
         .ctx = b,
     };
-    int r = xcv_vdrv_open(ch, &b->vdrv, &vc);
+    int r = xcv_vdrv_open_on(t, &b->vdrv, &vc);
     if (r != XCV_OK)
         return r;
     uint8_t c[XCV_VIRTIO_BLK_CFG_BLK_SIZE + 4u];
@@ -294,14 +303,14 @@ int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void
     if (r == XCV_OK)
         r = xcv_blk_drv_kick(b);
     if (r == XCV_OK) {
-        const struct xcv_port *port = b->ch->port;
-        uint64_t deadline = port->ops->now_ns(port->ctx) + b->ch->timeout_ns;
+        const struct xcv_port *port = xcv_vdrv_port(&b->vdrv);
+        uint64_t deadline = port->ops->now_ns(port->ctx) + xcv_vdrv_timeout_ns(&b->vdrv);
         struct xcv_blk_req *done = NULL;
         for (;;) {
             r = xcv_blk_drv_complete(b, &done);
             if (r != XCV_EAGAIN)
                 break;
-            int pr = xcv_channel_poll(b->ch, 16);
+            int pr = xcv_vdrv_poll(&b->vdrv, 16);
             if (pr < 0 && pr != XCV_EPEERRESET) {
                 r = pr;
                 break;
@@ -310,7 +319,14 @@ int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void
                 r = XCV_ETIMEDOUT;
                 break;
             }
-            if (port->ops->wait != NULL)
+            /* Ask for a used notification before sleeping; a completion that raced in is
+             * taken at once. */
+            int en = xcv_vq_driver_enable_notify(q);
+            if (en < 0) {
+                r = en;
+                break;
+            }
+            if (en == 0 && port->ops->wait != NULL)
                 (void)port->ops->wait(port->ctx, deadline);
         }
         if (r == XCV_OK) {

@@ -127,7 +127,7 @@ static const struct xcv_vdev_ops con_vdev_ops = {
 int xcv_console_dev_init(struct xcv_console_dev *c, struct xcv_channel *ch,
                          const struct xcv_console_dev_config *cfg)
 {
-    if (c == NULL || ch == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->write == NULL)
+    if (c == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->write == NULL)
         return XCV_EINVAL;
     xcv_memset(c, 0, sizeof(*c));
     c->ops = cfg->ops;

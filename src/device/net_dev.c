@@ -226,7 +226,7 @@ static const struct xcv_vdev_ops net_vdev_ops = {
 int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
                      const struct xcv_net_dev_config *cfg)
 {
-    if (n == NULL || ch == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->transmit == NULL ||
+    if (n == NULL || cfg == NULL || cfg->ops == NULL || cfg->ops->transmit == NULL ||
         (cfg->mtu != 0u && cfg->mtu < 68u))
         return XCV_EINVAL;
     uint16_t qsize = cfg->queue_size != 0u ? cfg->queue_size : (uint16_t)XCV_NET_MAX_QUEUE;

@@ -84,7 +84,7 @@ static const struct xcv_vdev_ops rng_vdev_ops = {.notify = rng_notify, .reset = 
 int xcv_rng_dev_init(struct xcv_rng_dev *r, struct xcv_channel *ch,
                      const struct xcv_rng_dev_config *cfg)
 {
-    if (r == NULL || ch == NULL || cfg == NULL || cfg->entropy == NULL)
+    if (r == NULL || cfg == NULL || cfg->entropy == NULL)
         return XCV_EINVAL;
     uint16_t qs = cfg->queue_size != 0u ? cfg->queue_size : (uint16_t)XCV_RNG_MAX_QUEUE;
     if (!xcv_is_pow2(qs) || qs > XCV_RNG_MAX_QUEUE)
@@ -134,9 +134,18 @@ static const struct xcv_vdrv_ops rng_drv_ops = {.cancel = rng_drv_cancel};
 int xcv_rng_drv_open(struct xcv_rng_drv *d, struct xcv_channel *ch,
                      const struct xcv_rng_drv_config *cfg)
 {
-    if (d == NULL || ch == NULL || cfg == NULL || cfg->pool == NULL)
+    if (ch == NULL)
         return XCV_EINVAL;
-    d->ch = ch;
+    struct xcv_vdrv_transport t;
+    xcv_vdrv_channel_transport(ch, &t);
+    return xcv_rng_drv_open_on(d, &t, cfg);
+}
+
+int xcv_rng_drv_open_on(struct xcv_rng_drv *d, const struct xcv_vdrv_transport *t,
+                        const struct xcv_rng_drv_config *cfg)
+{
+    if (d == NULL || t == NULL || cfg == NULL || cfg->pool == NULL)
+        return XCV_EINVAL;
     d->pool = cfg->pool;
     d->queue.slots = d->slots;
     d->queue.size = XCV_RNG_MAX_QUEUE;
@@ -150,7 +159,7 @@ int xcv_rng_drv_open(struct xcv_rng_drv *d, struct xcv_channel *ch,
         .ops = &rng_drv_ops,
         .ctx = d,
     };
-    return xcv_vdrv_open(ch, &d->vdrv, &vc);
+    return xcv_vdrv_open_on(t, &d->vdrv, &vc);
 }
 
 int xcv_rng_drv_read(struct xcv_rng_drv *d, void *buf, uint32_t len)
@@ -177,7 +186,7 @@ int xcv_rng_drv_read(struct xcv_rng_drv *d, void *buf, uint32_t len)
         void *tok = NULL;
         uint32_t got = 0;
         if (r >= 0)
-            r = xcv_drv_wait_used(d->ch, q, &tok, &got);
+            r = xcv_drv_wait_used(&d->vdrv, q, &tok, &got);
         if (r == XCV_EPEERRESET)
             return r; /* the buffer was reclaimed by the cancel callback */
         if (r != XCV_OK) {

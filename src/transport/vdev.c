@@ -73,7 +73,7 @@ static const struct xcv_port_ops vdev_qport_ops_noncoherent = {
 int xcv_vdev_register(struct xcv_channel *ch, struct xcv_vdev *dev,
                       const struct xcv_vdev_config *cfg)
 {
-    if (ch == NULL || dev == NULL || cfg == NULL || ch->role != XCV_ROLE_DEVICE ||
+    if (dev == NULL || cfg == NULL || (ch != NULL && ch->role != XCV_ROLE_DEVICE) ||
         cfg->ops == NULL || cfg->ops->notify == NULL || cfg->ops->reset == NULL ||
         cfg->queues == NULL || cfg->num_queues == 0u || cfg->num_queues > XCV_VDEV_MAX_QUEUES ||
         (cfg->config == NULL && cfg->config_size != 0u) ||
@@ -85,6 +85,15 @@ int xcv_vdev_register(struct xcv_channel *ch, struct xcv_vdev *dev,
         if (q->slots == NULL || !xcv_is_pow2(q->max_size) || q->max_size > XCV_VRING_MAX_NUM ||
             cfg->max_chain > q->max_size)
             return XCV_EINVAL;
+    }
+    if (ch == NULL) {
+        /* Detached: a host transport drives it after xcv_vdev_host_attach(). */
+        xcv_memset(dev, 0, sizeof(*dev));
+        dev->cfg = *cfg;
+        dev->cfg.features |= XCV_FEATURE(XCV_VIRTIO_F_VERSION_1);
+        for (uint16_t i = 0; i < cfg->num_queues; i++)
+            dev->cfg.queues[i].ready = false;
+        return 0;
     }
     uint16_t n = 0;
     while (n < XCV_CHANNEL_MAX_DEVICES && ch->vdevs[n] != NULL)
@@ -162,11 +171,21 @@ static int vdev_send_config_event(struct xcv_vdev *dev)
     return r;
 }
 
+/* A detached device tells its host transport (if any) through the config doorbell. */
+static int vdev_host_config_event(const struct xcv_vdev *dev)
+{
+    if (dev->host == NULL)
+        return XCV_OK;
+    return dev->host->ops->notify(dev->host->ctx, XCV_VDEV_DOORBELL_CONFIG);
+}
+
 int xcv_vdev_config_changed(struct xcv_vdev *dev)
 {
     if (dev == NULL)
         return XCV_EINVAL;
     dev->generation++;
+    if (dev->ch == NULL)
+        return vdev_host_config_event(dev);
     int r = vdev_send_config_event(dev);
     return r < 0 ? r : xcv_chan_ring(dev->ch);
 }
@@ -178,6 +197,10 @@ int xcv_vdev_needs_reset(struct xcv_vdev *dev)
     if (dev->status & XCV_VIRTIO_STATUS_NEEDS_RESET)
         return XCV_OK;
     dev->status = (uint8_t)(dev->status | XCV_VIRTIO_STATUS_NEEDS_RESET);
+    if (dev->ch == NULL) {
+        xcv_report(dev->host, XCV_LOG_WARN, "device needs reset", dev->cfg.device_id, 0);
+        return vdev_host_config_event(dev);
+    }
     xcv_report(dev->ch->port, XCV_LOG_WARN, "device needs reset", dev->dev_num, 0);
     int r = vdev_send_config_event(dev);
     return r < 0 ? r : xcv_chan_ring(dev->ch);
@@ -497,4 +520,200 @@ void xcv_vdev_dispatch(struct xcv_channel *ch, const struct xcv_msg *m)
     /* The driver has at most a few requests outstanding; a full ring means it stopped
      * reading: the response is dropped and its request times out on that side. */
     (void)xcv_chan_send(ch, &resp);
+}
+
+/* ---- host transports: the same device, driven without a channel ---- */
+
+int xcv_vdev_host_attach(struct xcv_vdev *dev, const struct xcv_port *port)
+{
+    if (dev == NULL || port == NULL || port->ops == NULL || port->ops->notify == NULL)
+        return XCV_EINVAL;
+    if (dev->ch != NULL)
+        return XCV_ESTATE;
+    dev->host = port;
+    vdev_reset(dev);
+    return XCV_OK;
+}
+
+uint32_t xcv_vdev_device_id(const struct xcv_vdev *dev)
+{
+    return dev != NULL ? dev->cfg.device_id : 0u;
+}
+
+uint16_t xcv_vdev_num_queues(const struct xcv_vdev *dev)
+{
+    return dev != NULL ? dev->cfg.num_queues : 0u;
+}
+
+uint16_t xcv_vdev_queue_max_size(const struct xcv_vdev *dev, uint16_t q)
+{
+    if (dev == NULL || q >= dev->cfg.num_queues)
+        return 0u;
+    return dev->cfg.queues[q].max_size;
+}
+
+uint64_t xcv_vdev_device_features(const struct xcv_vdev *dev)
+{
+    return dev != NULL ? dev->cfg.features : 0u;
+}
+
+uint32_t xcv_vdev_config_size(const struct xcv_vdev *dev)
+{
+    return dev != NULL ? dev->cfg.config_size : 0u;
+}
+
+static bool vdev_host_ok(const struct xcv_vdev *dev)
+{
+    return dev->ch == NULL && dev->host != NULL;
+}
+
+static bool vdev_any_ready(const struct xcv_vdev *dev)
+{
+    for (uint16_t i = 0; i < dev->cfg.num_queues; i++) {
+        if (dev->cfg.queues[i].ready)
+            return true;
+    }
+    return false;
+}
+
+int xcv_vdev_host_set_features(struct xcv_vdev *dev, uint64_t features)
+{
+    if (dev == NULL)
+        return XCV_EINVAL;
+    if (!vdev_host_ok(dev))
+        return XCV_ESTATE;
+    if (vdev_any_ready(dev))
+        return features == dev->driver_features ? XCV_OK : XCV_ESTATE;
+    if ((features & ~dev->cfg.features) != 0u ||
+        (features & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)) == 0u)
+        return XCV_ENOTSUP;
+    if (dev->cfg.ops->features_ok != NULL &&
+        dev->cfg.ops->features_ok(dev->cfg.ctx, dev, features) != 0)
+        return XCV_ENOTSUP;
+    dev->driver_features = features;
+    /* A renegotiation (the driver restarted its rings) starts again before DRIVER_OK. */
+    uint8_t want = (uint8_t)(XCV_VIRTIO_STATUS_ACKNOWLEDGE | XCV_VIRTIO_STATUS_DRIVER |
+                             XCV_VIRTIO_STATUS_FEATURES_OK);
+    uint8_t added = (uint8_t)(want & ~dev->status);
+    dev->status = (uint8_t)(want | (dev->status & XCV_VIRTIO_STATUS_NEEDS_RESET));
+    if (added != 0u && dev->cfg.ops->status != NULL)
+        dev->cfg.ops->status(dev->cfg.ctx, dev, dev->status);
+    return XCV_OK;
+}
+
+int xcv_vdev_host_start_queue(struct xcv_vdev *dev, uint16_t q,
+                              const struct xcv_vdev_host_queue *hq)
+{
+    if (dev == NULL || hq == NULL)
+        return XCV_EINVAL;
+    if (q >= dev->cfg.num_queues)
+        return XCV_ENODEV;
+    struct xcv_vdev_queue *vq = &dev->cfg.queues[q];
+    if (!vdev_host_ok(dev) || !(dev->status & XCV_VIRTIO_STATUS_FEATURES_OK) || vq->ready)
+        return XCV_ESTATE;
+    if (!xcv_is_pow2(hq->num) || hq->num > vq->max_size)
+        return XCV_EINVAL;
+    struct xcv_vq_device_config vc = {
+        .mem = hq->mem,
+        .num = hq->num,
+        .desc_bus = hq->desc_bus,
+        .avail_bus = hq->avail_bus,
+        .used_bus = hq->used_bus,
+        .features = dev->driver_features,
+        .max_chain = dev->cfg.max_chain < hq->num ? dev->cfg.max_chain : 0u,
+        .slots = vq->slots,
+        .port = dev->host,
+        .doorbell = q,
+        .queue_index = q,
+    };
+    int r = xcv_vq_device_init(&vq->vq, &vc);
+    if (r == XCV_OK)
+        r = xcv_vq_device_set_base(&vq->vq, hq->next_avail, hq->next_used);
+    if (r != XCV_OK)
+        return r;
+    vq->size = hq->num;
+    vq->desc_bus = hq->desc_bus;
+    vq->avail_bus = hq->avail_bus;
+    vq->used_bus = hq->used_bus;
+    vq->ready = true;
+    if (!(dev->status & XCV_VIRTIO_STATUS_DRIVER_OK)) {
+        dev->status = (uint8_t)(dev->status | XCV_VIRTIO_STATUS_DRIVER_OK);
+        if (dev->cfg.ops->status != NULL)
+            dev->cfg.ops->status(dev->cfg.ctx, dev, dev->status);
+    }
+    return XCV_OK;
+}
+
+int xcv_vdev_host_stop_queue(struct xcv_vdev *dev, uint16_t q, uint16_t *next_avail)
+{
+    if (dev == NULL)
+        return XCV_EINVAL;
+    if (q >= dev->cfg.num_queues)
+        return XCV_ENODEV;
+    struct xcv_vdev_queue *vq = &dev->cfg.queues[q];
+    if (dev->ch != NULL || !vq->ready)
+        return XCV_ESTATE;
+    if (next_avail != NULL)
+        *next_avail = xcv_vq_device_next_avail(&vq->vq);
+    xcv_vq_device_reset(&vq->vq);
+    vq->ready = false;
+    vq->size = 0;
+    return XCV_OK;
+}
+
+int xcv_vdev_host_kick(struct xcv_vdev *dev, uint16_t q)
+{
+    if (dev == NULL)
+        return XCV_EINVAL;
+    if (dev->ch != NULL || q >= dev->cfg.num_queues || !dev->cfg.queues[q].ready)
+        return XCV_ENODEV;
+    struct xcv_vq_device *vq = &dev->cfg.queues[q].vq;
+    if (xcv_vq_device_broken(vq) == 0)
+        dev->cfg.ops->notify(dev->cfg.ctx, dev, q);
+    int b = xcv_vq_device_broken(vq);
+    if (b != 0) {
+        (void)xcv_vdev_needs_reset(dev);
+        return b;
+    }
+    return XCV_OK;
+}
+
+void xcv_vdev_host_reset(struct xcv_vdev *dev)
+{
+    if (dev == NULL || dev->ch != NULL)
+        return;
+    vdev_reset(dev);
+}
+
+static bool vdev_config_range(const struct xcv_vdev *dev, uint32_t off, uint32_t len)
+{
+    return off <= dev->cfg.config_size && len <= dev->cfg.config_size - off;
+}
+
+int xcv_vdev_host_read_config(const struct xcv_vdev *dev, uint32_t off, void *buf, uint32_t len)
+{
+    if (dev == NULL || (buf == NULL && len != 0u) || !vdev_config_range(dev, off, len))
+        return XCV_EINVAL;
+    if (len != 0u)
+        xcv_memcpy(buf, (const uint8_t *)dev->cfg.config + off, len);
+    return XCV_OK;
+}
+
+int xcv_vdev_host_write_config(struct xcv_vdev *dev, uint32_t off, const void *buf, uint32_t len)
+{
+    if (dev == NULL || (buf == NULL && len != 0u) || !vdev_config_range(dev, off, len))
+        return XCV_EINVAL;
+    /* Only the declared writable part may change, as on a channel. */
+    if (len != 0u &&
+        (off < dev->cfg.config_wr_off || off - dev->cfg.config_wr_off > dev->cfg.config_wr_len ||
+         len > dev->cfg.config_wr_len - (off - dev->cfg.config_wr_off)))
+        return XCV_EINVAL;
+    if (!vdev_host_ok(dev))
+        return XCV_ESTATE;
+    if (len != 0u) {
+        xcv_memcpy((uint8_t *)dev->cfg.config + off, buf, len);
+        if (dev->cfg.ops->config_write != NULL)
+            dev->cfg.ops->config_write(dev->cfg.ctx, dev, off, len);
+    }
+    return XCV_OK;
 }

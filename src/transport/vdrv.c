@@ -10,6 +10,7 @@
 
 #include "../common/shm.h"
 #include "chan_internal.h"
+#include "vdrv_internal.h"
 
 #define XCV_CONFIG_RETRIES 8u
 
@@ -128,7 +129,7 @@ void xcv_vdrv_flush_events(struct xcv_channel *ch)
 }
 
 /* Take back every buffer still posted and complete it through ops->cancel with @err. */
-static void vdrv_reclaim(struct xcv_vdrv *d, int err)
+void xcv_vdrv_reclaim(struct xcv_vdrv *d, int err)
 {
     for (uint16_t qi = 0; qi < d->cfg.num_queues; qi++) {
         struct xcv_vdrv_queue *q = &d->cfg.queues[qi];
@@ -150,7 +151,7 @@ void xcv_vdrv_peer_reset_all(struct xcv_channel *ch)
 {
     for (unsigned i = 0; i < XCV_CHANNEL_MAX_DEVICES; i++) {
         if (ch->vdrvs[i] != NULL)
-            vdrv_reclaim(ch->vdrvs[i], XCV_EPEERRESET);
+            xcv_vdrv_reclaim(ch->vdrvs[i], XCV_EPEERRESET);
     }
 }
 
@@ -337,18 +338,27 @@ static int open_locked(struct xcv_channel *ch, struct xcv_vdrv *d)
     return XCV_OK;
 }
 
-int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg)
+int xcv_vdrv_config_check(const struct xcv_vdrv_config *cfg)
 {
-    if (ch == NULL || d == NULL || cfg == NULL || ch->role != XCV_ROLE_DRIVER ||
-        cfg->dev_num >= XCV_CHANNEL_MAX_DEVICES || cfg->ops == NULL ||
-        cfg->ops->cancel == NULL || (cfg->num_queues != 0u && cfg->queues == NULL) ||
-        cfg->num_queues > 32u)
+    if (cfg == NULL || cfg->ops == NULL || cfg->ops->cancel == NULL ||
+        (cfg->num_queues != 0u && cfg->queues == NULL) || cfg->num_queues > 32u)
         return XCV_EINVAL;
     for (uint16_t i = 0; i < cfg->num_queues; i++) {
         if (cfg->queues[i].slots == NULL || !xcv_is_pow2(cfg->queues[i].size) ||
             cfg->queues[i].size > XCV_VRING_MAX_NUM)
             return XCV_EINVAL;
     }
+    return XCV_OK;
+}
+
+static const struct xcv_vdrv_transport_ops chan_tops;
+
+static int chan_open(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg)
+{
+    struct xcv_channel *ch = (struct xcv_channel *)tctx;
+    if (ch == NULL || d == NULL || xcv_vdrv_config_check(cfg) != XCV_OK ||
+        ch->role != XCV_ROLE_DRIVER || cfg->dev_num >= XCV_CHANNEL_MAX_DEVICES)
+        return XCV_EINVAL;
     if (ch->vdrvs[cfg->dev_num] != NULL && ch->vdrvs[cfg->dev_num] != d)
         return XCV_ESTATE;
     if (ch->vdrvs[cfg->dev_num] == d && d->open)
@@ -361,6 +371,10 @@ int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_v
             cfg->queues[i].ready = false;
         }
     }
+    d->tops = &chan_tops;
+    d->tctx = ch;
+    d->port = ch->port;
+    d->timeout_ns = ch->timeout_ns;
     d->ch = ch;
     d->cfg = *cfg;
     d->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL) ? &vdrv_qport_ops_noncoherent
@@ -379,22 +393,20 @@ int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_v
                              (cur | XCV_VIRTIO_STATUS_FAILED) &
                                  ~(uint32_t)XCV_VIRTIO_STATUS_NEEDS_RESET,
                              &cur);
-        vdrv_reclaim(d, XCV_ECANCELED);
+        xcv_vdrv_reclaim(d, XCV_ECANCELED);
     }
     xcv_chan_unlock(ch);
     return r;
 }
 
-int xcv_vdrv_reset(struct xcv_vdrv *d)
+static int chan_reset(struct xcv_vdrv *d)
 {
-    if (d == NULL || d->ch == NULL)
-        return XCV_EINVAL;
     xcv_chan_lock(d->ch);
     uint32_t got = 0;
     int r = req_status(d, XCV_MSG_SET_DEVICE_STATUS, 0, &got);
     if (r == XCV_OK && got != 0u)
         r = XCV_EPROTO_DEVICE;
-    vdrv_reclaim(d, XCV_ECANCELED);
+    xcv_vdrv_reclaim(d, XCV_ECANCELED);
     xcv_chan_unlock(d->ch);
     return r;
 }
@@ -437,9 +449,9 @@ static int config_range_ok(const struct xcv_vdrv *d, uint32_t off, uint32_t len)
     return off <= d->config_size && len <= d->config_size - off;
 }
 
-int xcv_vdrv_read_config(struct xcv_vdrv *d, uint32_t off, void *buf, uint32_t len)
+static int chan_read_config(struct xcv_vdrv *d, uint32_t off, void *buf, uint32_t len)
 {
-    if (d == NULL || d->ch == NULL || (buf == NULL && len != 0u) || !config_range_ok(d, off, len))
+    if (!config_range_ok(d, off, len))
         return XCV_EINVAL;
     xcv_chan_lock(d->ch);
     int r = XCV_EAGAIN;
@@ -463,9 +475,9 @@ int xcv_vdrv_read_config(struct xcv_vdrv *d, uint32_t off, void *buf, uint32_t l
     return r;
 }
 
-int xcv_vdrv_write_config(struct xcv_vdrv *d, uint32_t off, const void *buf, uint32_t len)
+static int chan_write_config(struct xcv_vdrv *d, uint32_t off, const void *buf, uint32_t len)
 {
-    if (d == NULL || d->ch == NULL || (buf == NULL && len != 0u) || !config_range_ok(d, off, len))
+    if (!config_range_ok(d, off, len))
         return XCV_EINVAL;
     xcv_chan_lock(d->ch);
     uint32_t gen = 0;
@@ -486,13 +498,93 @@ int xcv_vdrv_write_config(struct xcv_vdrv *d, uint32_t off, const void *buf, uin
     return r;
 }
 
-int xcv_vdrv_get_status(struct xcv_vdrv *d)
+static int chan_get_status(struct xcv_vdrv *d)
 {
-    if (d == NULL || d->ch == NULL)
-        return XCV_EINVAL;
     xcv_chan_lock(d->ch);
     uint32_t s = 0;
     int r = req_status(d, XCV_MSG_GET_DEVICE_STATUS, 0, &s);
     xcv_chan_unlock(d->ch);
     return r != XCV_OK ? r : (int)s;
+}
+
+static int chan_poll(struct xcv_vdrv *d, unsigned budget)
+{
+    return xcv_channel_poll(d->ch, budget);
+}
+
+static const struct xcv_vdrv_transport_ops chan_tops = {
+    .open = chan_open,
+    .reset = chan_reset,
+    .read_config = chan_read_config,
+    .write_config = chan_write_config,
+    .get_status = chan_get_status,
+    .poll = chan_poll,
+};
+
+/* ---- the transport-neutral entry points ---- */
+
+void xcv_vdrv_channel_transport(struct xcv_channel *ch, struct xcv_vdrv_transport *t)
+{
+    if (t != NULL) {
+        t->ops = &chan_tops;
+        t->ctx = ch;
+    }
+}
+
+int xcv_vdrv_open_on(const struct xcv_vdrv_transport *t, struct xcv_vdrv *d,
+                     const struct xcv_vdrv_config *cfg)
+{
+    if (t == NULL || t->ops == NULL || t->ops->open == NULL)
+        return XCV_EINVAL;
+    return t->ops->open(t->ctx, d, cfg);
+}
+
+int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg)
+{
+    return chan_open(ch, d, cfg);
+}
+
+int xcv_vdrv_reset(struct xcv_vdrv *d)
+{
+    if (d == NULL || d->tops == NULL)
+        return XCV_EINVAL;
+    return d->tops->reset(d);
+}
+
+int xcv_vdrv_read_config(struct xcv_vdrv *d, uint32_t off, void *buf, uint32_t len)
+{
+    if (d == NULL || d->tops == NULL || (buf == NULL && len != 0u))
+        return XCV_EINVAL;
+    return d->tops->read_config(d, off, buf, len);
+}
+
+int xcv_vdrv_write_config(struct xcv_vdrv *d, uint32_t off, const void *buf, uint32_t len)
+{
+    if (d == NULL || d->tops == NULL || (buf == NULL && len != 0u))
+        return XCV_EINVAL;
+    return d->tops->write_config(d, off, buf, len);
+}
+
+int xcv_vdrv_get_status(struct xcv_vdrv *d)
+{
+    if (d == NULL || d->tops == NULL)
+        return XCV_EINVAL;
+    return d->tops->get_status(d);
+}
+
+int xcv_vdrv_poll(struct xcv_vdrv *d, unsigned budget)
+{
+    if (d == NULL || d->tops == NULL)
+        return XCV_EINVAL;
+    return d->tops->poll(d, budget);
+}
+
+const struct xcv_port *xcv_vdrv_port(const struct xcv_vdrv *d)
+{
+    return d != NULL ? d->port : NULL;
+}
+
+uint64_t xcv_vdrv_timeout_ns(const struct xcv_vdrv *d)
+{
+    return d != NULL ? d->timeout_ns : 0u;
 }

@@ -398,6 +398,28 @@ void xcv_vq_device_disable_notify(struct xcv_vq_device *q)
     }
 }
 
+int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_t next_used)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (q->in_flight != 0u)
+        return XCV_ESTATE;
+    /* Private state only: the driver's index is validated against this at the next pop. */
+    q->last_avail = next_avail;
+    q->avail_seen = next_avail;
+    q->used_idx = next_used;
+    q->used_pub = next_used;
+    q->signalled = next_used;
+    return XCV_OK;
+}
+
+uint16_t xcv_vq_device_next_avail(const struct xcv_vq_device *q)
+{
+    return q != NULL ? q->last_avail : 0u;
+}
+
 int xcv_vq_device_broken(const struct xcv_vq_device *q)
 {
     return q != NULL ? q->broken : XCV_EINVAL;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Test (a): one compartment boots, prints on the PL011, turns the MMU on, takes an SGI it sends
+ * Boot test: one compartment boots, prints on the PL011, turns the MMU on, takes an SGI it sends
  * to itself, times out a wait on the virtual timer, does an exclusive atomic on the shared
  * window, and exits through semihosting with 0.
  */
@@ -8,14 +8,14 @@
 
 #include "demo.h"
 
-int xcv_armv8_main(uint64_t boot_arg)
+int demo_main(uint64_t boot_arg)
 {
     xcv_armv8_puts("boot: hello from EL");
     xcv_armv8_put_dec(xcv_armv8_boot_el());
     xcv_armv8_puts(", x0=");
     xcv_armv8_put_hex(boot_arg);
     xcv_armv8_puts("\n");
-    if (demo_platform_init(1, "boot") != 0)
+    if (demo_platform_init(true, "boot") != 0)
         return 2;
     uint64_t sctlr;
     __asm__ volatile("mrs %0, sctlr_el1" : "=r"(sctlr));

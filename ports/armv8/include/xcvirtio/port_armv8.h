@@ -33,10 +33,14 @@ extern "C" {
 
 /** @name Platform constants of QEMU's `virt` machine (hard-coded; see docs/porting.md)
  *  @{ */
-#define XCV_ARMV8_UART_BASE 0x09000000u /**< PL011 registers. */
-#define XCV_ARMV8_GICD_BASE 0x08000000u /**< GICv3 distributor. */
-#define XCV_ARMV8_GICR_BASE 0x080A0000u /**< First GICv3 redistributor (stride 0x20000). */
-#define XCV_ARMV8_TIMER_PPI 27u         /**< Virtual timer interrupt (PPI 11). */
+#define XCV_ARMV8_UART_BASE 0x09000000u        /**< PL011 registers. */
+#define XCV_ARMV8_GICD_BASE 0x08000000u        /**< GICv3 distributor. */
+#define XCV_ARMV8_GICR_BASE 0x080A0000u        /**< First GICv3 redistributor (stride 0x20000). */
+#define XCV_ARMV8_TIMER_PPI 27u                /**< Virtual timer interrupt (PPI 11). */
+#define XCV_ARMV8_VIRTIO_MMIO_BASE 0x0a000000u /**< First virtio-mmio transport. */
+#define XCV_ARMV8_VIRTIO_MMIO_STRIDE 0x200u    /**< Bytes between virtio-mmio transports. */
+#define XCV_ARMV8_VIRTIO_MMIO_COUNT 32u        /**< Transports (QEMU fills from the top). */
+#define XCV_ARMV8_VIRTIO_MMIO_INTID 48u        /**< INTID of transport 0 (SPI 16); +n for n. */
 /** @} */
 
 /** @brief A memory region to identity-map. */
@@ -54,6 +58,15 @@ struct xcv_armv8_region {
  * @return 0, or -1 for a region that is not 2 MiB aligned or lies above 2 GiB.
  */
 int xcv_armv8_mmu_init(const struct xcv_armv8_region *shared, unsigned n_shared);
+
+/**
+ * @brief Add a device region (for example the virtio-mmio transports) to the identity map as
+ * Device-nGnRE, execute-never. Call before xcv_armv8_mmu_init(), which maps it with the rest.
+ * @param base Physical base, 2 MiB aligned (the block containing the registers).
+ * @param size Bytes, a multiple of 2 MiB.
+ * @return 0, or -1 for a region that is not 2 MiB aligned or lies above 2 GiB.
+ */
+int xcv_armv8_mmu_map_device(uint64_t base, uint64_t size);
 
 /** @brief Write one character to the PL011 (busy-waits while its FIFO is full). */
 void xcv_armv8_putc(char c);
@@ -98,12 +111,31 @@ int xcv_armv8_gic_init(bool distributor);
  */
 void xcv_armv8_send_sgi(uint64_t mpidr, uint32_t intid);
 
+/**
+ * @brief Route device interrupt (SPI) @p intid (32..95) to this CPU as a level-sensitive
+ * Group 1 interrupt and enable it. Needs the distributor (xcv_armv8_gic_init(true)).
+ *
+ * The IRQ handler masks an SPI when it takes it (a level-sensitive line stays asserted until
+ * the device is acknowledged) and records it for xcv_armv8_spis_take(); the owner acknowledges
+ * the device, then calls xcv_armv8_gic_spi_unmask(). xcv_armv8_wait_doorbell() also wakes for a
+ * recorded SPI.
+ * @return 0, or -1 for an INTID outside 32..95 or a distributor that does not respond.
+ */
+int xcv_armv8_gic_spi_enable(uint32_t intid);
+
+/** @brief Enable SPI @p intid again after its device was acknowledged (see above). */
+void xcv_armv8_gic_spi_unmask(uint32_t intid);
+
+/** @brief Take and clear the mask of SPIs taken (bit n = INTID 32 + n) since the last call. */
+uint64_t xcv_armv8_spis_take(void);
+
 /** @brief Take and clear the mask of doorbells (bit n = SGI n) received since the last call. */
 uint32_t xcv_armv8_doorbells_take(void);
 
 /**
- * @brief Sleep in WFI until a doorbell is pending or @p deadline_ns passes. Does not consume
- * the doorbells. @return true when a doorbell is pending, false at the deadline.
+ * @brief Sleep in WFI until a doorbell (or an SPI enabled with xcv_armv8_gic_spi_enable()) is
+ * pending or @p deadline_ns passes. Consumes neither.
+ * @return true when a doorbell or SPI is pending, false at the deadline.
  */
 bool xcv_armv8_wait_doorbell(uint64_t deadline_ns);
 

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests (c), (d), (e), device compartment (CPU0): format the channel window, register a demo
- * echo device, start the driver compartment on CPU1, then serve: every doorbell (or every
- * 10 ms) calls xcv_channel_poll(). The run ends when the driver publishes its result in the
+ * Channel echo, device compartment (first CPU): format the channel window, register a demo
+ * echo device, start the driver compartment on the second CPU, then serve: every doorbell (or
+ * every 10 ms) calls xcv_channel_poll(). The run ends when the driver publishes its result in the
  * mailbox; the exit status says whether both sides saw what they expected.
  *
- * DEMO_EXPECT_HOSTILE: the driver is hostile (test d). The device must report each protocol
+ * DEMO_EXPECT_HOSTILE: the driver is hostile. The device must report each protocol
  * error (broken queue with the right reason, broken channel), stay up, recover the channel by
  * reinitialising it (the driver sees a peer restart) and keep serving.
- * DEMO_NONCOHERENT: the port does cache maintenance and so does the echo model on data.
+ * DEMO_NONCOHERENT: the port does cache maintenance and so does the echo model on data (for
+ * ports that provide it).
  */
 #include <stdatomic.h>
 
@@ -19,8 +20,7 @@
 #define DEMO_POLL_NS 10000000u
 #define DEMO_BUDGET 64u
 
-static struct xcv_armv8_port pctx;
-static struct xcv_port port;
+static struct demo_port dp;
 static struct xcv_channel ch;
 static struct xcv_vdev vdev;
 static struct xcv_vq_dev_slot slots[DEMO_ECHO_QUEUE_SIZE];
@@ -44,7 +44,7 @@ static int echo_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
         const uint8_t *src = c->iov[ri].base;
         uint32_t left = c->iov[ri].len;
         if (!DEMO_COHERENT_WINDOW)
-            xcv_armv8_dcache_invalidate(src, left);
+            demo_cache_invalidate(src, left);
         while (left > 0u && wi < c->n_out + c->n_in) {
             uint8_t *dst = (uint8_t *)c->iov[wi].base + woff;
             uint32_t room = c->iov[wi].len - woff;
@@ -52,7 +52,7 @@ static int echo_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
             for (uint32_t k = 0; k < n; k++)
                 dst[k] = src[k];
             if (!DEMO_COHERENT_WINDOW)
-                xcv_armv8_dcache_clean(dst, n);
+                demo_cache_clean(dst, n);
             src += n;
             left -= n;
             done += n;
@@ -99,8 +99,8 @@ static int channel_up(void)
 {
     struct xcv_channel_config cfg = {
         .role = XCV_ROLE_DEVICE,
-        .port = &port,
-        .doorbell = demo_cfg.sgi_to_driver,
+        .port = &dp.port,
+        .doorbell = demo_cfg.doorbell_to_driver,
         .timeout_ns = DEMO_CHANNEL_TIMEOUT_NS,
         .queue_area_size = DEMO_QUEUE_AREA_SIZE,
     };
@@ -126,19 +126,16 @@ static int channel_up(void)
 
 static bool logged(int err)
 {
-    for (uint32_t i = 0; i < pctx.n_logged && i < XCV_ARMV8_LOG_KEEP; i++) {
-        if (pctx.logged_err[i] == err)
-            return true;
-    }
-    return false;
+    return demo_port_logged(&dp, err);
 }
 
-int xcv_armv8_main(uint64_t boot_arg)
+int demo_main(uint64_t boot_arg)
 {
     (void)boot_arg;
-    if (demo_platform_init(1, "dev") != 0)
+    if (demo_platform_init(true, "dev") != 0)
         return 2;
-    xcv_armv8_port_init(&pctx, &port, demo_cfg.driver_mpidr, !DEMO_COHERENT_WINDOW, "dev");
+    demo_port_init(&dp, true, !DEMO_COHERENT_WINDOW, "dev");
+    const struct xcv_port *port = &dp.port;
     int r = channel_up();
     if (r != XCV_OK) {
         demo_say("channel init failed", r);
@@ -149,14 +146,14 @@ int xcv_armv8_main(uint64_t boot_arg)
 
     struct demo_mailbox *mb = demo_mailbox();
     uint32_t recoveries = 0;
-    uint64_t deadline = xcv_armv8_now_ns() + DEMO_RUN_TIMEOUT_NS;
+    uint64_t deadline = demo_now_ns() + DEMO_RUN_TIMEOUT_NS;
     for (;;) {
         r = xcv_channel_poll(&ch, DEMO_BUDGET);
         if (r < 0 && r != XCV_EPEERRESET) {
             /* A protocol error broke the channel: report it, stay up, start over. */
-            xcv_armv8_puts("dev: channel broken: ");
-            xcv_armv8_puts(xcv_strerror(r));
-            xcv_armv8_puts("; reinitialising it\n");
+            demo_puts("dev: channel broken: ");
+            demo_puts(xcv_strerror(r));
+            demo_puts("; reinitialising it\n");
             if (!xcv_err_is_protocol(r) || recoveries > 4u)
                 return 5;
             recoveries++;
@@ -165,19 +162,19 @@ int xcv_armv8_main(uint64_t boot_arg)
                 demo_say("channel restart failed", r);
                 return 6;
             }
-            (void)port.ops->notify(port.ctx, demo_cfg.sgi_to_driver);
+            (void)port->ops->notify(port->ctx, demo_cfg.doorbell_to_driver);
         }
         if (more_pending)
             serve_queue(&vdev, 0);
         if (atomic_load_explicit(&mb->drv_done, memory_order_acquire) != 0u)
             break;
-        uint64_t now = xcv_armv8_now_ns();
+        uint64_t now = demo_now_ns();
         if (now >= deadline) {
             demo_say("timeout; requests echoed", echoed);
             return 7;
         }
-        (void)port.ops->wait(port.ctx,
-                             now + DEMO_POLL_NS < deadline ? now + DEMO_POLL_NS : deadline);
+        (void)port->ops->wait(port->ctx,
+                              now + DEMO_POLL_NS < deadline ? now + DEMO_POLL_NS : deadline);
     }
 
     int32_t res = atomic_load(&mb->drv_result);
@@ -186,9 +183,9 @@ int xcv_armv8_main(uint64_t boot_arg)
     demo_say("driver requests checked", rounds);
     demo_say("chains echoed", echoed);
     demo_say("device resets", resets);
-    demo_say("doorbells received", (int64_t)xcv_armv8_doorbell_count());
-    demo_say("doorbells rung", (int64_t)pctx.notifies);
-    demo_say("diagnostics logged", pctx.n_logged);
+    demo_say("doorbells received", (int64_t)demo_hw_doorbells_received());
+    demo_say("doorbells rung", (int64_t)dp.notifies);
+    demo_say("diagnostics logged", dp.n_logged);
     if (res != 0 || echoed != rounds)
         return 8;
 #ifdef DEMO_EXPECT_HOSTILE
@@ -198,14 +195,14 @@ int xcv_armv8_main(uint64_t boot_arg)
         demo_say("missing protocol error reports", -1);
         return 9;
     }
-    xcv_armv8_puts("hostile: PASS (errors reported, device stayed up)\n");
+    demo_puts("hostile: PASS (errors reported, device stayed up)\n");
 #else
-    if (pctx.n_logged != 0u || recoveries != 0u || process_err != 0) {
-        demo_say("unexpected errors, first", pctx.n_logged ? pctx.logged_err[0] : process_err);
+    if (dp.n_logged != 0u || recoveries != 0u || process_err != 0) {
+        demo_say("unexpected errors, first", dp.n_logged ? dp.logged_err[0] : process_err);
         return 9;
     }
     (void)logged;
-    xcv_armv8_puts(DEMO_COHERENT_WINDOW ? "echo: PASS\n" : "echo (non-coherent): PASS\n");
+    demo_puts(DEMO_COHERENT_WINDOW ? "echo: PASS\n" : "echo (non-coherent): PASS\n");
 #endif
     return 0;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Tests (c), (d), (e), driver compartment (CPU1, started by PSCI): attach to the channel, open
- * the echo device, send requests through queue 0 and check every byte that comes back.
+ * Channel echo, driver compartment (second CPU, started by the device compartment): attach to
+ * the channel, open the echo device, send requests through queue 0 and check every byte that
+ * comes back.
  *
  * Default: 1000 requests in batches of 1..8 (one kick per batch), lengths 1..500 bytes.
- * DEMO_HOSTILE_DRIVER (test d): between short rounds of good requests, write garbage into the
+ * DEMO_HOSTILE_DRIVER: between short rounds of good requests, write garbage into the
  * shared ring (a head out of range, an available index jump) and a malformed control message,
  * and check that the device reports NEEDS_RESET, recovers after a reset, and restarts the
  * channel after the bad message.
@@ -32,8 +33,7 @@ struct demo_req {
     bool done;
 };
 
-static struct xcv_armv8_port pctx;
-static struct xcv_port port;
+static struct demo_port dp;
 static struct xcv_channel_config ch_cfg;
 static struct xcv_channel ch;
 static struct xcv_vdrv drv;
@@ -68,13 +68,13 @@ static const struct xcv_vdrv_config open_cfg = {
     .ops = &drv_ops,
 };
 
-static void fail(int32_t step, int err)
+_Noreturn static void fail(int32_t step, int err)
 {
     demo_say("failed at step", step);
     demo_say("error", err);
-    xcv_armv8_puts("drv: ");
-    xcv_armv8_puts(xcv_strerror(err));
-    xcv_armv8_puts("\n");
+    demo_puts("drv: ");
+    demo_puts(xcv_strerror(err));
+    demo_puts("\n");
     demo_driver_finish(step, checked);
 }
 
@@ -89,11 +89,11 @@ static int poll_and_wait(uint64_t deadline)
     int r = xcv_channel_poll(&ch, 64);
     if (r < 0)
         return r;
-    uint64_t now = xcv_armv8_now_ns();
+    uint64_t now = demo_now_ns();
     if (now >= deadline)
         return XCV_ETIMEDOUT;
     uint64_t step = now + DEMO_WAIT_STEP_NS;
-    (void)port.ops->wait(port.ctx, step < deadline ? step : deadline);
+    (void)dp.port.ops->wait(dp.port.ctx, step < deadline ? step : deadline);
     return XCV_OK;
 }
 
@@ -115,8 +115,8 @@ static int run_batch(struct xcv_vq_driver *q, uint32_t first_seq, uint32_t n)
             rq->in[i] = 0u;
         if (!DEMO_COHERENT_WINDOW) {
             /* No dirty line of ours may be written back over what the device writes. */
-            xcv_armv8_dcache_clean(rq->out, rq->len);
-            xcv_armv8_dcache_clean(rq->in, DEMO_BUF_SIZE);
+            demo_cache_clean(rq->out, rq->len);
+            demo_cache_clean(rq->in, DEMO_BUF_SIZE);
         }
         const struct xcv_sg sg[2] = {{rq->out_bus, rq->len}, {rq->in_bus, DEMO_BUF_SIZE}};
         int r = xcv_vq_driver_add(q, sg, 1, 1, rq);
@@ -126,7 +126,7 @@ static int run_batch(struct xcv_vq_driver *q, uint32_t first_seq, uint32_t n)
     int r = xcv_vq_driver_kick(q);
     if (r < 0)
         return r;
-    uint64_t deadline = xcv_armv8_now_ns() + DEMO_CHANNEL_TIMEOUT_NS;
+    uint64_t deadline = demo_now_ns() + DEMO_CHANNEL_TIMEOUT_NS;
     for (uint32_t got = 0; got < n;) {
         void *token;
         uint32_t len;
@@ -149,7 +149,7 @@ static int run_batch(struct xcv_vq_driver *q, uint32_t first_seq, uint32_t n)
         if (rq < reqs || rq >= reqs + n || rq->done || len != rq->len)
             return XCV_EPROTO_USED_LEN;
         if (!DEMO_COHERENT_WINDOW)
-            xcv_armv8_dcache_invalidate(rq->in, DEMO_BUF_SIZE);
+            demo_cache_invalidate(rq->in, DEMO_BUF_SIZE);
         for (uint32_t i = 0; i < DEMO_BUF_SIZE; i++) {
             uint8_t want = i < rq->len ? pattern(rq->seq, i) : 0u;
             if (rq->in[i] != want)
@@ -204,7 +204,7 @@ static int open_echo(void)
 /* Wait (bounded) until the device shows NEEDS_RESET, then reset and reopen it. */
 static int expect_needs_reset(void)
 {
-    uint64_t deadline = xcv_armv8_now_ns() + DEMO_CHANNEL_TIMEOUT_NS;
+    uint64_t deadline = demo_now_ns() + DEMO_CHANNEL_TIMEOUT_NS;
     for (;;) {
         int st = xcv_vdrv_get_status(&drv);
         if (st < 0)
@@ -232,7 +232,7 @@ static int inject_avail(uint16_t head, uint16_t step)
     atomic_store_explicit((_Atomic uint16_t *)(void *)(q->avail + 2u), (uint16_t)(idx + step),
                           memory_order_release);
     if (!DEMO_COHERENT_WINDOW)
-        xcv_armv8_dcache_clean(q->avail, 4u + 2u * q->num);
+        demo_cache_clean(q->avail, 4u + 2u * q->num);
     return xcv_vq_driver_notify(q); /* EVENT_AVAIL */
 }
 
@@ -244,17 +244,17 @@ static int inject_bad_message(void)
         slot[i] = 0xa5u;
     ch.tx.idx++; /* keep this side's own bookkeeping consistent with what it published */
     if (!DEMO_COHERENT_WINDOW)
-        xcv_armv8_dcache_clean(slot, XCV_MSG_SIZE);
+        demo_cache_clean(slot, XCV_MSG_SIZE);
     atomic_store_explicit((_Atomic uint32_t *)(void *)ch.tx.prod, ch.tx.idx, memory_order_release);
     if (!DEMO_COHERENT_WINDOW)
-        xcv_armv8_dcache_clean(ch.tx.prod, 4u);
-    return port.ops->notify(port.ctx, demo_cfg.sgi_to_device);
+        demo_cache_clean(ch.tx.prod, 4u);
+    return dp.port.ops->notify(dp.port.ctx, demo_cfg.doorbell_to_device);
 }
 
 /* The device must restart the channel: this side sees XCV_EPEERRESET, bounded. */
 static int expect_peer_restart(void)
 {
-    uint64_t deadline = xcv_armv8_now_ns() + DEMO_CHANNEL_TIMEOUT_NS;
+    uint64_t deadline = demo_now_ns() + DEMO_CHANNEL_TIMEOUT_NS;
     for (;;) {
         int r = poll_and_wait(deadline);
         if (r == XCV_EPEERRESET)
@@ -303,18 +303,18 @@ static void run(void)
 }
 #endif
 
-int xcv_armv8_main(uint64_t boot_arg)
+int demo_main(uint64_t boot_arg)
 {
     (void)boot_arg;
-    if (demo_platform_init(0, "drv") != 0)
+    if (demo_platform_init(false, "drv") != 0)
         demo_driver_finish(-1, 0);
-    xcv_armv8_port_init(&pctx, &port, demo_cfg.device_mpidr, !DEMO_COHERENT_WINDOW, "drv");
+    demo_port_init(&dp, false, !DEMO_COHERENT_WINDOW, "drv");
     atomic_store_explicit(&demo_mailbox()->drv_magic, DEMO_MAGIC, memory_order_release);
 
     ch_cfg = (struct xcv_channel_config){
         .role = XCV_ROLE_DRIVER,
-        .port = &port,
-        .doorbell = demo_cfg.sgi_to_device,
+        .port = &dp.port,
+        .doorbell = demo_cfg.doorbell_to_device,
         .timeout_ns = DEMO_CHANNEL_TIMEOUT_NS,
     };
     int r = xcv_window_init(&ch_cfg.window, (void *)(uintptr_t)demo_cfg.window_base,
@@ -326,9 +326,9 @@ int xcv_armv8_main(uint64_t boot_arg)
     if ((r = open_echo()) != XCV_OK)
         fail(-3, r);
     const struct xcv_window *pa = xcv_channel_pool_area(&ch);
-    if (pa == NULL)
+    uint32_t nbufs = pa != NULL ? XCV_POOL_COUNT(pa->size, DEMO_BUF_SIZE) : 0u;
+    if (nbufs == 0u)
         fail(-4, XCV_ENODEV);
-    uint32_t nbufs = XCV_POOL_COUNT(pa->size, DEMO_BUF_SIZE);
     if (nbufs > DEMO_MAX_BUFS)
         nbufs = DEMO_MAX_BUFS;
     if ((r = xcv_pool_init(&pool, pa, DEMO_BUF_SIZE, free_list, nbufs)) != XCV_OK)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private interfaces shared by the driver-role transports (channel: vdrv.c, virtio-mmio: mmio.c).
+ */
+#ifndef XCV_SRC_TRANSPORT_VDRV_INTERNAL_H
+#define XCV_SRC_TRANSPORT_VDRV_INTERNAL_H
+
+#include "xcvirtio/vdrv.h"
+
+/* Check a driver configuration the same way on every transport: XCV_OK or XCV_EINVAL. */
+int xcv_vdrv_config_check(const struct xcv_vdrv_config *cfg);
+
+/* Take back every buffer still posted on @d's queues, complete each through ops->cancel with
+ * @err, reset the queues and mark @d closed. Only once the device no longer uses the rings. */
+void xcv_vdrv_reclaim(struct xcv_vdrv *d, int err);
+
+#endif /* XCV_SRC_TRANSPORT_VDRV_INTERNAL_H */
