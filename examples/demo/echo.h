@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "xcvirtio/xcvirtio.h"
 #include "xcvirtio/port_linux.h"
+#include "xcvirtio/xcvirtio.h"
 
 /** Device id of the echo device (not an allocated virtio id: a demo device). */
 #define ECHO_DEVICE_ID 0x0ec0u
@@ -59,9 +59,9 @@ int echo_dev_service(struct echo_dev *e, unsigned budget);
 
 /** Options of echo_serve(). */
 struct echo_serve_opts {
-    bool exit_on_hangup; /* return 0 when the driver's connection closes */
-    bool accept_new;     /* accept new driver connections (a restarted driver) */
-    uint64_t max_ns;     /* bound on the whole loop (0 = none) */
+    bool exit_on_hangup;         /* return 0 when the driver's connection closes */
+    bool accept_new;             /* accept new driver connections (a restarted driver) */
+    uint64_t max_ns;             /* bound on the whole loop (0 = none) */
     volatile sig_atomic_t *stop; /* optional: return 0 once it is set */
     void (*tick)(void *ctx);     /* optional: called after every pass (other devices' work) */
     void *tick_ctx;              /* passed to tick */
@@ -84,15 +84,15 @@ struct echo_client {
     struct xcv_vq_driver *q;
     struct xcv_pool pool;
     uint32_t *free_list;
-    uint64_t *seq_of;  /* private: the sequence number posted in each buffer */
-    uint8_t *base;     /* local address of the pool area */
-    uint32_t size;     /* request bytes (and response bytes) */
+    uint64_t *seq_of; /* private: the sequence number posted in each buffer */
+    uint8_t *base;    /* local address of the pool area */
+    uint32_t size;    /* request bytes (and response bytes) */
     uint32_t pool_count;
     bool poll_mode;
     uint64_t next_seq;
     uint64_t posted, completed, bad, cancelled, cancelled_peer;
-    uint64_t kicks;    /* doorbells actually rung */
-    unsigned idle;     /* poll mode: empty polls since the last completion */
+    uint64_t kicks; /* doorbells actually rung */
+    unsigned idle;  /* poll mode: empty polls since the last completion */
 };
 
 /**

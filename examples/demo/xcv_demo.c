@@ -70,8 +70,13 @@ static void usage(void)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
-    *o = (struct opts){.poll_mode = false, .seconds = 2.0, .size = 64, .window = 128,
-                       .latency_ms = 500, .raw_rounds = 20000, .role = "both"};
+    *o = (struct opts){.poll_mode = false,
+                       .seconds = 2.0,
+                       .size = 64,
+                       .window = 128,
+                       .latency_ms = 500,
+                       .raw_rounds = 20000,
+                       .role = "both"};
     snprintf(o->socket, sizeof(o->socket), "/tmp/xcv-demo-%ld.sock", (long)getpid());
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -210,8 +215,8 @@ static int device_main(const struct opts *o)
     struct xcv_port port;
     xcv_linux_port_init(&l, &port);
     struct xcv_channel ch;
-    struct xcv_channel_config cc = {.role = XCV_ROLE_DEVICE, .port = &port,
-                                    .queue_area_size = QUEUE_AREA, .msg_slots = 64};
+    struct xcv_channel_config cc = {
+        .role = XCV_ROLE_DEVICE, .port = &port, .queue_area_size = QUEUE_AREA, .msg_slots = 64};
     xcv_linux_link_window(&l, &cc.window);
     static struct echo_dev dev;
     static struct echo_dev_stats st;
@@ -236,8 +241,8 @@ static int device_main(const struct opts *o)
                                      .tick_ctx = &devs};
         r = echo_serve(&l, &ch, &dev, &so);
     }
-    printf("device: served %" PRIu64 " requests, %" PRIu64 " malformed, %u resets, %s\n",
-           st.served, st.malformed, st.resets, r == 0 ? "exit ok" : xcv_strerror(r));
+    printf("device: served %" PRIu64 " requests, %" PRIu64 " malformed, %u resets, %s\n", st.served,
+           st.malformed, st.resets, r == 0 ? "exit ok" : xcv_strerror(r));
     demo_devs_print(&devs);
     fflush(stdout);
     xcv_channel_detach(&ch);
@@ -295,8 +300,8 @@ static int driver_main(const struct opts *o, pid_t child)
         fprintf(stderr, "driver: connect %s: %s\n", o->socket, xcv_strerror(r));
         return 1;
     }
-    uint64_t *samples = calloc(LAT_MAX_SAMPLES > o->raw_rounds ? LAT_MAX_SAMPLES : o->raw_rounds,
-                               sizeof(uint64_t));
+    uint64_t *samples =
+        calloc(LAT_MAX_SAMPLES > o->raw_rounds ? LAT_MAX_SAMPLES : o->raw_rounds, sizeof(uint64_t));
     if (samples == NULL)
         return 1;
     struct lat raw = {0};
@@ -308,8 +313,8 @@ static int driver_main(const struct opts *o, pid_t child)
     struct xcv_port port;
     xcv_linux_port_init(&l, &port);
     struct xcv_channel ch;
-    struct xcv_channel_config cc = {.role = XCV_ROLE_DRIVER, .port = &port,
-                                    .timeout_ns = 2000000000u};
+    struct xcv_channel_config cc = {
+        .role = XCV_ROLE_DRIVER, .port = &port, .timeout_ns = 2000000000u};
     xcv_linux_link_window(&l, &cc.window);
     static struct echo_client c;
     r = xcv_channel_connect(&ch, &cc);
@@ -333,8 +338,8 @@ static int driver_main(const struct opts *o, pid_t child)
     uint64_t t1 = echo_now_ns();
     if (r == 0) {
         uint64_t target = o->requests != 0u ? base + o->requests : UINT64_MAX;
-        uint64_t limit = o->requests != 0u ? t1 + 60000000000ull
-                                           : t1 + (uint64_t)(o->seconds * 1e9);
+        uint64_t limit =
+            o->requests != 0u ? t1 + 60000000000ull : t1 + (uint64_t)(o->seconds * 1e9);
         r = drive_until(&c, target, limit, o->window, NULL, NULL);
     }
     double el = (double)(echo_now_ns() - t1) / 1e9;
@@ -371,10 +376,11 @@ static int driver_main(const struct opts *o, pid_t child)
            "(request + response bytes), %" PRIu64 " driver doorbells\n",
            nreq, el, (double)nreq / el, (double)nreq * 2.0 * o->size / el / 1e6, kicks);
     printf("  round trip  xcvirtio (1 in flight, %" PRIu64 " samples): median %.2f us, "
-           "p99 %.2f us\n", lat.n, (double)lat.median / 1e3, (double)lat.p99 / 1e3);
+           "p99 %.2f us\n",
+           lat.n, (double)lat.median / 1e3, (double)lat.p99 / 1e3);
     printf("  round trip  raw eventfd ping-pong (same eventfds, %" PRIu64 " rounds): "
-           "median %.2f us, p99 %.2f us\n", raw.n, (double)raw.median / 1e3,
-           (double)raw.p99 / 1e3);
+           "median %.2f us, p99 %.2f us\n",
+           raw.n, (double)raw.median / 1e3, (double)raw.p99 / 1e3);
     printf("  checked     %" PRIu64 " responses byte for byte; pool %u/%u buffers free\n",
            lat_done + nreq, avail, c.pool_count);
     demo_devs_report_print(&devrep);

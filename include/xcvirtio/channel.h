@@ -61,12 +61,12 @@ enum xcv_role {
 
 /** @brief Channel configuration. Read during xcv_channel_init() only. */
 struct xcv_channel_config {
-    enum xcv_role role;       /**< This side's role. */
-    struct xcv_window window; /**< The whole shared window (this side's mapping). */
+    enum xcv_role role;          /**< This side's role. */
+    struct xcv_window window;    /**< The whole shared window (this side's mapping). */
     const struct xcv_port *port; /**< The platform port (required; outlives the channel). */
-    uint32_t doorbell;        /**< Doorbell number rung on the peer for control messages. */
-    uint64_t timeout_ns;      /**< Bound on each wait for the peer; 0 = default (1 s). */
-    uint32_t cache_line;      /**< Cache line size; 0 = 64. Both sides must agree. */
+    uint32_t doorbell;           /**< Doorbell number rung on the peer for control messages. */
+    uint64_t timeout_ns;         /**< Bound on each wait for the peer; 0 = default (1 s). */
+    uint32_t cache_line;         /**< Cache line size; 0 = 64. Both sides must agree. */
     /* Device role only (the driver reads these from the validated header): */
     uint32_t msg_slots;       /**< Slots per message ring, power of two, 4..1024; 0 = 32. */
     uint64_t queue_area_size; /**< Bytes for virtqueues; the rest of the window is the pool. */

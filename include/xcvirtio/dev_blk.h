@@ -76,17 +76,17 @@ extern "C" {
 
 /** @name Config space offsets (virtio 1.2, 5.2.4; little-endian)
  *  @{ */
-#define XCV_VIRTIO_BLK_CFG_CAPACITY 0u         /**< le64 capacity in 512-byte sectors. */
-#define XCV_VIRTIO_BLK_CFG_SIZE_MAX 8u         /**< le32 size_max. */
-#define XCV_VIRTIO_BLK_CFG_SEG_MAX 12u         /**< le32 seg_max. */
-#define XCV_VIRTIO_BLK_CFG_BLK_SIZE 20u        /**< le32 blk_size. */
+#define XCV_VIRTIO_BLK_CFG_CAPACITY 0u             /**< le64 capacity in 512-byte sectors. */
+#define XCV_VIRTIO_BLK_CFG_SIZE_MAX 8u             /**< le32 size_max. */
+#define XCV_VIRTIO_BLK_CFG_SEG_MAX 12u             /**< le32 seg_max. */
+#define XCV_VIRTIO_BLK_CFG_BLK_SIZE 20u            /**< le32 blk_size. */
 #define XCV_VIRTIO_BLK_CFG_MAX_DISCARD_SECTORS 36u /**< le32 max_discard_sectors. */
-#define XCV_VIRTIO_BLK_CFG_MAX_DISCARD_SEG 40u /**< le32 max_discard_seg. */
-#define XCV_VIRTIO_BLK_CFG_DISCARD_ALIGN 44u   /**< le32 discard_sector_alignment. */
-#define XCV_VIRTIO_BLK_CFG_MAX_WZ_SECTORS 48u  /**< le32 max_write_zeroes_sectors. */
-#define XCV_VIRTIO_BLK_CFG_MAX_WZ_SEG 52u      /**< le32 max_write_zeroes_seg. */
-#define XCV_VIRTIO_BLK_CFG_WZ_MAY_UNMAP 56u    /**< u8 write_zeroes_may_unmap. */
-#define XCV_VIRTIO_BLK_CFG_SIZE 60u            /**< Bytes of config space this model exposes. */
+#define XCV_VIRTIO_BLK_CFG_MAX_DISCARD_SEG 40u     /**< le32 max_discard_seg. */
+#define XCV_VIRTIO_BLK_CFG_DISCARD_ALIGN 44u       /**< le32 discard_sector_alignment. */
+#define XCV_VIRTIO_BLK_CFG_MAX_WZ_SECTORS 48u      /**< le32 max_write_zeroes_sectors. */
+#define XCV_VIRTIO_BLK_CFG_MAX_WZ_SEG 52u          /**< le32 max_write_zeroes_seg. */
+#define XCV_VIRTIO_BLK_CFG_WZ_MAY_UNMAP 56u        /**< u8 write_zeroes_may_unmap. */
+#define XCV_VIRTIO_BLK_CFG_SIZE 60u                /**< Bytes of config space this model exposes. */
 /** @} */
 
 /** @brief Longest request chain the device model accepts (header + data + status). */
@@ -108,11 +108,9 @@ extern "C" {
  */
 struct xcv_blk_backend_ops {
     /** @brief Required: read @p nsec sectors from @p sector into the segments. */
-    int (*read)(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov,
-                unsigned n);
+    int (*read)(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov, unsigned n);
     /** @brief Required unless read-only: write @p nsec sectors at @p sector from the segments. */
-    int (*write)(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov,
-                 unsigned n);
+    int (*write)(void *ctx, uint64_t sector, uint32_t nsec, const struct xcv_iov *iov, unsigned n);
     /** @brief Optional: make completed writes durable (NULL: nothing to do). */
     int (*flush)(void *ctx);
     /** @brief Optional: discard @p nsec sectors (NULL: discard is not offered). */
@@ -135,21 +133,21 @@ extern const struct xcv_blk_backend_ops xcv_blk_mem_ops;
 
 /** @brief Device model configuration. Read during xcv_blk_dev_init() only. */
 struct xcv_blk_dev_config {
-    uint64_t capacity;        /**< Disk size in 512-byte sectors (must be > 0). */
+    uint64_t capacity;                     /**< Disk size in 512-byte sectors (must be > 0). */
     const struct xcv_blk_backend_ops *ops; /**< Backend (required). */
-    void *backend_ctx;        /**< Passed to every backend call. */
-    uint16_t queue_size;      /**< Largest queue size offered (power of two, 0 = 256). */
-    unsigned budget;          /**< Requests handled per notification; 0 = queue size. */
-    uint32_t blk_size;        /**< Logical block size to advertise (BLK_SIZE); 0 = none. */
-    uint32_t size_max;        /**< Largest data segment to advertise (SIZE_MAX); 0 = none. */
-    bool read_only;           /**< Offer RO and fail every write with IOERR. */
-    bool flush;               /**< Offer FLUSH (backend flush may still be NULL). */
-    uint32_t max_discard_sectors;      /**< Per-segment discard limit; 0 = no limit. */
-    uint32_t max_discard_seg;          /**< Segments per discard; 0 = 1. */
+    void *backend_ctx;                     /**< Passed to every backend call. */
+    uint16_t queue_size;          /**< Largest queue size offered (power of two, 0 = 256). */
+    unsigned budget;              /**< Requests handled per notification; 0 = queue size. */
+    uint32_t blk_size;            /**< Logical block size to advertise (BLK_SIZE); 0 = none. */
+    uint32_t size_max;            /**< Largest data segment to advertise (SIZE_MAX); 0 = none. */
+    bool read_only;               /**< Offer RO and fail every write with IOERR. */
+    bool flush;                   /**< Offer FLUSH (backend flush may still be NULL). */
+    uint32_t max_discard_sectors; /**< Per-segment discard limit; 0 = no limit. */
+    uint32_t max_discard_seg;     /**< Segments per discard; 0 = 1. */
     uint32_t max_write_zeroes_sectors; /**< Per-segment write-zeroes limit; 0 = no limit. */
     uint32_t max_write_zeroes_seg;     /**< Segments per write zeroes; 0 = 1. */
-    const char *id;           /**< Id string for GET_ID (up to 20 bytes), or NULL. */
-    uint64_t ring_features;   /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
+    const char *id;                    /**< Id string for GET_ID (up to 20 bytes), or NULL. */
+    uint64_t ring_features; /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
 };
 
 /** @brief Counters of a device model (device role), for diagnostics and tests. */
@@ -162,24 +160,24 @@ struct xcv_blk_dev_stats {
 
 /** @brief A virtio-blk device model. Caller-allocated (static is fine); fields are private. */
 struct xcv_blk_dev {
-    struct xcv_vdev vdev;                           /**< @private */
-    struct xcv_vdev_queue queue;                    /**< @private */
+    struct xcv_vdev vdev;                                /**< @private */
+    struct xcv_vdev_queue queue;                         /**< @private */
     struct xcv_vq_dev_slot slots[XCV_BLK_DEV_MAX_QUEUE]; /**< @private */
-    struct xcv_iov iov[XCV_BLK_DEV_MAX_CHAIN];      /**< @private chain scratch */
-    struct xcv_iov data[XCV_BLK_DEV_MAX_CHAIN];     /**< @private data segments of a request */
-    uint8_t config[XCV_VIRTIO_BLK_CFG_SIZE];        /**< @private config space (model-written) */
-    uint8_t id[XCV_VIRTIO_BLK_ID_BYTES];            /**< @private */
-    const struct xcv_blk_backend_ops *ops;          /**< @private */
-    void *backend_ctx;                              /**< @private */
-    uint64_t capacity;                              /**< @private trusted copy */
-    uint32_t max_discard_sectors;                   /**< @private */
-    uint32_t max_discard_seg;                       /**< @private */
-    uint32_t max_wz_sectors;                        /**< @private */
-    uint32_t max_wz_seg;                            /**< @private */
-    unsigned budget;                                /**< @private */
-    bool read_only;                                 /**< @private */
-    bool pending;                                   /**< @private budget ran out */
-    struct xcv_blk_dev_stats stats;                 /**< @private */
+    struct xcv_iov iov[XCV_BLK_DEV_MAX_CHAIN];           /**< @private chain scratch */
+    struct xcv_iov data[XCV_BLK_DEV_MAX_CHAIN];          /**< @private data segments of a request */
+    uint8_t config[XCV_VIRTIO_BLK_CFG_SIZE]; /**< @private config space (model-written) */
+    uint8_t id[XCV_VIRTIO_BLK_ID_BYTES];     /**< @private */
+    const struct xcv_blk_backend_ops *ops;   /**< @private */
+    void *backend_ctx;                       /**< @private */
+    uint64_t capacity;                       /**< @private trusted copy */
+    uint32_t max_discard_sectors;            /**< @private */
+    uint32_t max_discard_seg;                /**< @private */
+    uint32_t max_wz_sectors;                 /**< @private */
+    uint32_t max_wz_seg;                     /**< @private */
+    unsigned budget;                         /**< @private */
+    bool read_only;                          /**< @private */
+    bool pending;                            /**< @private budget ran out */
+    struct xcv_blk_dev_stats stats;          /**< @private */
 };
 
 /**
@@ -227,42 +225,42 @@ struct xcv_vdev *xcv_blk_dev_vdev(struct xcv_blk_dev *b);
  * xcv_blk_drv_submit() until xcv_blk_drv_complete() returns it.
  */
 struct xcv_blk_req {
-    void *user;      /**< Caller's value, untouched by the driver. */
-    int result;      /**< On completion: ::XCV_OK, ::XCV_EIO (IOERR), ::XCV_ENOTSUP (UNSUPP),
-                          ::XCV_ECANCELED / ::XCV_EPEERRESET (reclaimed by a reset), or
-                          ::XCV_EPROTO_DEVICE (the device wrote an invalid status). */
+    void *user;        /**< Caller's value, untouched by the driver. */
+    int result;        /**< On completion: ::XCV_OK, ::XCV_EIO (IOERR), ::XCV_ENOTSUP (UNSUPP),
+                            ::XCV_ECANCELED / ::XCV_EPEERRESET (reclaimed by a reset), or
+                            ::XCV_EPROTO_DEVICE (the device wrote an invalid status). */
     uint32_t used_len; /**< On completion: bytes the device reported written. */
     uint8_t id[XCV_VIRTIO_BLK_ID_BYTES]; /**< On completion of GET_ID: the id string (not
                                               necessarily NUL-terminated). */
-    uint32_t type;   /**< @private */
-    uint8_t *meta;   /**< @private pool buffer: header at 0, status at 16, id at 32 */
-    uint64_t meta_bus; /**< @private */
+    uint32_t type;                       /**< @private */
+    uint8_t *meta;            /**< @private pool buffer: header at 0, status at 16, id at 32 */
+    uint64_t meta_bus;        /**< @private */
     struct xcv_blk_req *next; /**< @private cancelled list */
 };
 
 /** @brief Driver configuration. Read during xcv_blk_drv_open() only. */
 struct xcv_blk_drv_config {
-    uint16_t dev_num;        /**< Device number on the channel. */
-    struct xcv_pool *pool;   /**< Pool in the window for headers (and sync-helper data);
-                                  buffers of >= ::XCV_BLK_DRV_META_BYTES (caller-owned). */
-    uint16_t queue_size;     /**< Wanted queue size (power of two, <= 256; 0 = 128). */
-    uint64_t features;       /**< Features to accept; 0 = all this driver knows. */
-    uint16_t indirect_max;   /**< Descriptors per indirect table when INDIRECT_DESC is
-                                  negotiated (0 = no indirect; needs queue_size * this * 16
-                                  bytes of the channel's queue area). */
+    uint16_t dev_num;      /**< Device number on the channel. */
+    struct xcv_pool *pool; /**< Pool in the window for headers (and sync-helper data);
+                                buffers of >= ::XCV_BLK_DRV_META_BYTES (caller-owned). */
+    uint16_t queue_size;   /**< Wanted queue size (power of two, <= 256; 0 = 128). */
+    uint64_t features;     /**< Features to accept; 0 = all this driver knows. */
+    uint16_t indirect_max; /**< Descriptors per indirect table when INDIRECT_DESC is
+                                negotiated (0 = no indirect; needs queue_size * this * 16
+                                bytes of the channel's queue area). */
 };
 
 /** @brief A virtio-blk driver. Caller-allocated; fields are private. */
 struct xcv_blk_drv {
-    struct xcv_vdrv vdrv;                 /**< @private */
-    struct xcv_vdrv_queue queue;          /**< @private */
+    struct xcv_vdrv vdrv;                                /**< @private */
+    struct xcv_vdrv_queue queue;                         /**< @private */
     struct xcv_vq_drv_slot slots[XCV_BLK_DEV_MAX_QUEUE]; /**< @private */
-    struct xcv_pool *pool;                /**< @private */
-    struct xcv_blk_req *cancelled;        /**< @private completed by a reset, not yet returned */
-    uint64_t capacity;                    /**< @private */
-    uint32_t blk_size;                    /**< @private */
-    uint32_t seg_max;                     /**< @private */
-    uint32_t size_max;                    /**< @private */
+    struct xcv_pool *pool;                               /**< @private */
+    struct xcv_blk_req *cancelled; /**< @private completed by a reset, not yet returned */
+    uint64_t capacity;             /**< @private */
+    uint32_t blk_size;             /**< @private */
+    uint32_t seg_max;              /**< @private */
+    uint32_t size_max;             /**< @private */
 };
 
 /**

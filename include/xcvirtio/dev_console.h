@@ -57,10 +57,10 @@ struct xcv_console_backend_ops {
 /** @brief Console model configuration. Read during xcv_console_dev_init() only. */
 struct xcv_console_dev_config {
     const struct xcv_console_backend_ops *ops; /**< Backend (required). */
-    void *ctx;        /**< Passed to the backend. */
-    uint16_t cols;    /**< Console width (with @c rows != 0 offers F_SIZE). */
-    uint16_t rows;    /**< Console height. */
-    unsigned budget;  /**< Transmit chains handled per notification; 0 = queue size. */
+    void *ctx;                                 /**< Passed to the backend. */
+    uint16_t cols;   /**< Console width (with @c rows != 0 offers F_SIZE). */
+    uint16_t rows;   /**< Console height. */
+    unsigned budget; /**< Transmit chains handled per notification; 0 = queue size. */
 };
 
 /** @brief Counters of a console model. */
@@ -72,16 +72,16 @@ struct xcv_console_dev_stats {
 
 /** @brief A virtio-console model. Caller-allocated; fields are private. */
 struct xcv_console_dev {
-    struct xcv_vdev vdev;                            /**< @private */
-    struct xcv_vdev_queue queues[2];                 /**< @private */
+    struct xcv_vdev vdev;                               /**< @private */
+    struct xcv_vdev_queue queues[2];                    /**< @private */
     struct xcv_vq_dev_slot slots[2][XCV_CONSOLE_QUEUE]; /**< @private */
-    struct xcv_iov iov[XCV_CONSOLE_MAX_CHAIN];       /**< @private */
-    uint8_t config[XCV_VIRTIO_CONSOLE_CFG_SIZE];     /**< @private */
-    const struct xcv_console_backend_ops *ops;       /**< @private */
-    void *ctx;                                       /**< @private */
-    unsigned budget;                                 /**< @private */
-    bool pending;                                    /**< @private */
-    struct xcv_console_dev_stats stats;              /**< @private */
+    struct xcv_iov iov[XCV_CONSOLE_MAX_CHAIN];          /**< @private */
+    uint8_t config[XCV_VIRTIO_CONSOLE_CFG_SIZE];        /**< @private */
+    const struct xcv_console_backend_ops *ops;          /**< @private */
+    void *ctx;                                          /**< @private */
+    unsigned budget;                                    /**< @private */
+    bool pending;                                       /**< @private */
+    struct xcv_console_dev_stats stats;                 /**< @private */
 };
 
 /**
@@ -131,16 +131,16 @@ struct xcv_console_drv_config {
 
 /** @brief A virtio-console driver. Caller-allocated; fields are private. */
 struct xcv_console_drv {
-    struct xcv_vdrv vdrv;                             /**< @private */
-    struct xcv_vdrv_queue queues[2];                  /**< @private */
+    struct xcv_vdrv vdrv;                               /**< @private */
+    struct xcv_vdrv_queue queues[2];                    /**< @private */
     struct xcv_vq_drv_slot slots[2][XCV_CONSOLE_QUEUE]; /**< @private */
-    struct xcv_channel *ch;                           /**< @private */
-    struct xcv_pool *pool;                            /**< @private */
-    uint8_t *cur;      /**< @private receive buffer being read */
-    uint32_t cur_len;  /**< @private bytes in it */
-    uint32_t cur_off;  /**< @private bytes already returned */
-    uint16_t rx_want;  /**< @private */
-    uint16_t rx_posted; /**< @private */
+    struct xcv_channel *ch;                             /**< @private */
+    struct xcv_pool *pool;                              /**< @private */
+    uint8_t *cur;                                       /**< @private receive buffer being read */
+    uint32_t cur_len;                                   /**< @private bytes in it */
+    uint32_t cur_off;                                   /**< @private bytes already returned */
+    uint16_t rx_want;                                   /**< @private */
+    uint16_t rx_posted;                                 /**< @private */
 };
 
 /**

@@ -45,11 +45,11 @@ extern "C" {
 
 /** @name Config space offsets (virtio 1.2, 5.1.4; little-endian)
  *  @{ */
-#define XCV_VIRTIO_NET_CFG_MAC 0u        /**< u8 mac[6]. */
-#define XCV_VIRTIO_NET_CFG_STATUS 6u     /**< le16 status. */
+#define XCV_VIRTIO_NET_CFG_MAC 0u          /**< u8 mac[6]. */
+#define XCV_VIRTIO_NET_CFG_STATUS 6u       /**< le16 status. */
 #define XCV_VIRTIO_NET_CFG_MAX_VQ_PAIRS 8u /**< le16 max_virtqueue_pairs. */
-#define XCV_VIRTIO_NET_CFG_MTU 10u       /**< le16 mtu. */
-#define XCV_VIRTIO_NET_CFG_SIZE 12u      /**< Bytes of config space this model exposes. */
+#define XCV_VIRTIO_NET_CFG_MTU 10u         /**< le16 mtu. */
+#define XCV_VIRTIO_NET_CFG_SIZE 12u        /**< Bytes of config space this model exposes. */
 /** @} */
 
 /** @brief Status bit: the link is up (5.1.4). */
@@ -130,51 +130,51 @@ struct xcv_net_backend_ops {
 /** @brief Device model configuration. Read during xcv_net_dev_init() only. */
 struct xcv_net_dev_config {
     const struct xcv_net_backend_ops *ops; /**< Backend (required). */
-    void *backend_ctx;        /**< Passed to every backend call. */
-    uint8_t mac[6];           /**< MAC address (offered with MAC). */
-    uint16_t mtu;             /**< MTU to advertise (MTU feature, 68..65535); 0 = none. */
-    uint32_t max_frame;       /**< Frame limit in bytes without the header; 0 = MTU + 14
-                                   (1500 + 14 without an MTU). */
-    bool mrg_rxbuf;           /**< Offer MRG_RXBUF. */
-    bool link_down;           /**< Start with the link down (STATUS is always offered). */
-    uint16_t queue_size;      /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
-    unsigned budget;          /**< Transmit chains handled per notification; 0 = queue size. */
-    uint64_t ring_features;   /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
+    void *backend_ctx;                     /**< Passed to every backend call. */
+    uint8_t mac[6];                        /**< MAC address (offered with MAC). */
+    uint16_t mtu;           /**< MTU to advertise (MTU feature, 68..65535); 0 = none. */
+    uint32_t max_frame;     /**< Frame limit in bytes without the header; 0 = MTU + 14
+                                 (1500 + 14 without an MTU). */
+    bool mrg_rxbuf;         /**< Offer MRG_RXBUF. */
+    bool link_down;         /**< Start with the link down (STATUS is always offered). */
+    uint16_t queue_size;    /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
+    unsigned budget;        /**< Transmit chains handled per notification; 0 = queue size. */
+    uint64_t ring_features; /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
 };
 
 /** @brief Counters of a device model (device role), for diagnostics and tests. */
 struct xcv_net_dev_stats {
-    uint64_t tx_frames;     /**< Frames handed to the backend. */
-    uint64_t tx_bytes;      /**< Frame bytes handed to the backend. */
-    uint64_t tx_errors;     /**< Backend transmit calls that returned an error. */
-    uint64_t tx_dropped;    /**< Hostile transmit chains (short header, writable segment,
-                                 oversize frame), completed with used length 0. */
-    uint64_t rx_frames;     /**< Frames delivered into receive buffers. */
-    uint64_t rx_bytes;      /**< Frame bytes delivered. */
-    uint64_t rx_bad_chain;  /**< Hostile receive chains (readable segment, too short for the
-                                 header), completed with used length 0. */
-    uint64_t rx_dropped;    /**< Frames dropped: did not fit the buffers available. */
+    uint64_t tx_frames;    /**< Frames handed to the backend. */
+    uint64_t tx_bytes;     /**< Frame bytes handed to the backend. */
+    uint64_t tx_errors;    /**< Backend transmit calls that returned an error. */
+    uint64_t tx_dropped;   /**< Hostile transmit chains (short header, writable segment,
+                                oversize frame), completed with used length 0. */
+    uint64_t rx_frames;    /**< Frames delivered into receive buffers. */
+    uint64_t rx_bytes;     /**< Frame bytes delivered. */
+    uint64_t rx_bad_chain; /**< Hostile receive chains (readable segment, too short for the
+                                header), completed with used length 0. */
+    uint64_t rx_dropped;   /**< Frames dropped: did not fit the buffers available. */
 };
 
 /** @brief A virtio-net device model. Caller-allocated (static is fine); fields are private. */
 struct xcv_net_dev {
-    struct xcv_vdev vdev;                              /**< @private */
-    struct xcv_vdev_queue queues[2];                   /**< @private */
+    struct xcv_vdev vdev;                               /**< @private */
+    struct xcv_vdev_queue queues[2];                    /**< @private */
     struct xcv_vq_dev_slot rx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
     struct xcv_vq_dev_slot tx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
-    struct xcv_iov tx_iov[XCV_NET_DEV_MAX_CHAIN];      /**< @private transmit scratch */
-    struct xcv_iov frame_iov[XCV_NET_DEV_MAX_CHAIN];   /**< @private frame segments */
+    struct xcv_iov tx_iov[XCV_NET_DEV_MAX_CHAIN];       /**< @private transmit scratch */
+    struct xcv_iov frame_iov[XCV_NET_DEV_MAX_CHAIN];    /**< @private frame segments */
     struct xcv_iov rx_iov[XCV_NET_MAX_MRG * XCV_NET_DEV_MAX_CHAIN]; /**< @private */
-    uint16_t rx_head[XCV_NET_MAX_MRG];                 /**< @private */
-    uint16_t rx_nin[XCV_NET_MAX_MRG];                  /**< @private */
-    uint32_t rx_cap[XCV_NET_MAX_MRG];                  /**< @private writable bytes */
-    uint8_t config[XCV_VIRTIO_NET_CFG_SIZE];           /**< @private model-written */
-    const struct xcv_net_backend_ops *ops;             /**< @private */
-    void *backend_ctx;                                 /**< @private */
-    uint32_t max_frame;                                /**< @private */
-    unsigned budget;                                   /**< @private */
-    bool pending;                                      /**< @private */
-    struct xcv_net_dev_stats stats;                    /**< @private */
+    uint16_t rx_head[XCV_NET_MAX_MRG];                              /**< @private */
+    uint16_t rx_nin[XCV_NET_MAX_MRG];                               /**< @private */
+    uint32_t rx_cap[XCV_NET_MAX_MRG];                               /**< @private writable bytes */
+    uint8_t config[XCV_VIRTIO_NET_CFG_SIZE];                        /**< @private model-written */
+    const struct xcv_net_backend_ops *ops;                          /**< @private */
+    void *backend_ctx;                                              /**< @private */
+    uint32_t max_frame;                                             /**< @private */
+    unsigned budget;                                                /**< @private */
+    bool pending;                                                   /**< @private */
+    struct xcv_net_dev_stats stats;                                 /**< @private */
 };
 
 /**

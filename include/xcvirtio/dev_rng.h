@@ -59,16 +59,16 @@ struct xcv_rng_dev_stats {
 
 /** @brief A virtio-rng device model. Caller-allocated; fields are private. */
 struct xcv_rng_dev {
-    struct xcv_vdev vdev;                         /**< @private */
-    struct xcv_vdev_queue queue;                  /**< @private */
+    struct xcv_vdev vdev;                            /**< @private */
+    struct xcv_vdev_queue queue;                     /**< @private */
     struct xcv_vq_dev_slot slots[XCV_RNG_MAX_QUEUE]; /**< @private */
-    struct xcv_iov iov[XCV_RNG_DEV_MAX_CHAIN];    /**< @private */
-    xcv_rng_entropy_fn entropy;                   /**< @private */
-    void *ctx;                                    /**< @private */
-    unsigned budget;                              /**< @private */
-    uint32_t max_bytes;                           /**< @private */
-    bool pending;                                 /**< @private */
-    struct xcv_rng_dev_stats stats;               /**< @private */
+    struct xcv_iov iov[XCV_RNG_DEV_MAX_CHAIN];       /**< @private */
+    xcv_rng_entropy_fn entropy;                      /**< @private */
+    void *ctx;                                       /**< @private */
+    unsigned budget;                                 /**< @private */
+    uint32_t max_bytes;                              /**< @private */
+    bool pending;                                    /**< @private */
+    struct xcv_rng_dev_stats stats;                  /**< @private */
 };
 
 /**
@@ -106,10 +106,10 @@ struct xcv_rng_drv_config {
 
 /** @brief A virtio-rng driver. Caller-allocated; fields are private. */
 struct xcv_rng_drv {
-    struct xcv_vdrv vdrv;                        /**< @private */
-    struct xcv_vdrv_queue queue;                 /**< @private */
+    struct xcv_vdrv vdrv;                            /**< @private */
+    struct xcv_vdrv_queue queue;                     /**< @private */
     struct xcv_vq_drv_slot slots[XCV_RNG_MAX_QUEUE]; /**< @private */
-    struct xcv_pool *pool;                       /**< @private */
+    struct xcv_pool *pool;                           /**< @private */
 };
 
 /**

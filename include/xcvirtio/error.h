@@ -37,22 +37,22 @@ typedef enum xcv_err {
     XCV_EPORT = -13,     /**< A port operation failed (doorbell, clock, system call). */
 
     /* ---- protocol errors: caused by the untrusted peer ---- */
-    XCV_EPROTO_AVAIL_IDX = -32,   /**< Available index moved by more than the queue size. */
-    XCV_EPROTO_HEAD = -33,        /**< A chain head index is out of range. */
-    XCV_EPROTO_NEXT = -34,        /**< A descriptor's next index is out of range. */
-    XCV_EPROTO_CHAIN_LEN = -35,   /**< A chain is longer than allowed (includes loops). */
-    XCV_EPROTO_INDIRECT = -36,    /**< Indirect descriptor misuse: nested, or with NEXT set. */
+    XCV_EPROTO_AVAIL_IDX = -32,    /**< Available index moved by more than the queue size. */
+    XCV_EPROTO_HEAD = -33,         /**< A chain head index is out of range. */
+    XCV_EPROTO_NEXT = -34,         /**< A descriptor's next index is out of range. */
+    XCV_EPROTO_CHAIN_LEN = -35,    /**< A chain is longer than allowed (includes loops). */
+    XCV_EPROTO_INDIRECT = -36,     /**< Indirect descriptor misuse: nested, or with NEXT set. */
     XCV_EPROTO_INDIRECT_LEN = -37, /**< Indirect table length is zero or not a multiple of 16. */
-    XCV_EPROTO_WRITE_ORDER = -38, /**< A device-readable descriptor follows a writable one. */
-    XCV_EPROTO_OVERFLOW = -39,    /**< An address range or a total length wraps around. */
-    XCV_EPROTO_WINDOW = -40,      /**< An address range lies outside every shared window. */
-    XCV_EPROTO_USED_ID = -41,     /**< A used id is out of range or not an outstanding head. */
-    XCV_EPROTO_USED_LEN = -42,    /**< A used length exceeds the writable bytes posted. */
-    XCV_EPROTO_USED_IDX = -43,    /**< Used index moved by more than the chains in flight. */
-    XCV_EPROTO_FEATURE = -44,     /**< The peer used a feature that was not negotiated. */
-    XCV_EPROTO_LAYOUT = -45,      /**< A shared layout (window header, ring placement) is bad. */
-    XCV_EPROTO_MSG = -46,         /**< A control message is malformed or unexpected. */
-    XCV_EPROTO_DEVICE = -47       /**< A device reported a status or value the spec forbids. */
+    XCV_EPROTO_WRITE_ORDER = -38,  /**< A device-readable descriptor follows a writable one. */
+    XCV_EPROTO_OVERFLOW = -39,     /**< An address range or a total length wraps around. */
+    XCV_EPROTO_WINDOW = -40,       /**< An address range lies outside every shared window. */
+    XCV_EPROTO_USED_ID = -41,      /**< A used id is out of range or not an outstanding head. */
+    XCV_EPROTO_USED_LEN = -42,     /**< A used length exceeds the writable bytes posted. */
+    XCV_EPROTO_USED_IDX = -43,     /**< Used index moved by more than the chains in flight. */
+    XCV_EPROTO_FEATURE = -44,      /**< The peer used a feature that was not negotiated. */
+    XCV_EPROTO_LAYOUT = -45,       /**< A shared layout (window header, ring placement) is bad. */
+    XCV_EPROTO_MSG = -46,          /**< A control message is malformed or unexpected. */
+    XCV_EPROTO_DEVICE = -47        /**< A device reported a status or value the spec forbids. */
 } xcv_err_t;
 
 /**
@@ -69,7 +69,10 @@ const char *xcv_strerror(int err);
  * @param err A value returned by a libxcvirtio function.
  * @return Non-zero for codes in the protocol range (-32 and below), zero otherwise.
  */
-static inline int xcv_err_is_protocol(int err) { return err <= XCV_EPROTO_AVAIL_IDX; }
+static inline int xcv_err_is_protocol(int err)
+{
+    return err <= XCV_EPROTO_AVAIL_IDX;
+}
 
 #ifdef __cplusplus
 }

@@ -66,11 +66,11 @@ enum xcv_bus_msg_id {
  * offsets (see docs/architecture.md, "Control messages").
  */
 struct xcv_msg {
-    uint8_t type;     /**< Type bits. */
-    uint8_t id;       /**< Message id (::xcv_msg_id or ::xcv_bus_msg_id). */
-    uint16_t dev_num; /**< Device number on the channel (transport messages). */
-    uint16_t token;   /**< Request token, echoed by the response. */
-    uint16_t size;    /**< Total size including the header, 8..48. */
+    uint8_t type;                         /**< Type bits. */
+    uint8_t id;                           /**< Message id (::xcv_msg_id or ::xcv_bus_msg_id). */
+    uint16_t dev_num;                     /**< Device number on the channel (transport messages). */
+    uint16_t token;                       /**< Request token, echoed by the response. */
+    uint16_t size;                        /**< Total size including the header, 8..48. */
     uint8_t payload[XCV_MSG_PAYLOAD_MAX]; /**< Payload bytes; those past size are zero. */
 };
 

@@ -65,14 +65,14 @@ struct xcv_vdrv_ops {
 
 /** @brief Driver configuration. Read during xcv_vdrv_open() only. */
 struct xcv_vdrv_config {
-    uint16_t dev_num;       /**< Device number on the channel (channel transport only). */
-    uint32_t device_id;     /**< Expected virtio device id (0 = any). */
-    uint64_t features;      /**< Features the driver supports; VERSION_1 is required (a legacy
-                                 virtio-mmio device, which cannot offer it, is driven without). */
-    struct xcv_vdrv_queue *queues; /**< Caller storage for @c num_queues queues. */
-    uint16_t num_queues;    /**< Queues to set up (<= the device's). */
+    uint16_t dev_num;   /**< Device number on the channel (channel transport only). */
+    uint32_t device_id; /**< Expected virtio device id (0 = any). */
+    uint64_t features;  /**< Features the driver supports; VERSION_1 is required (a legacy
+                             virtio-mmio device, which cannot offer it, is driven without). */
+    struct xcv_vdrv_queue *queues;  /**< Caller storage for @c num_queues queues. */
+    uint16_t num_queues;            /**< Queues to set up (<= the device's). */
     const struct xcv_vdrv_ops *ops; /**< Callbacks (cancel required). */
-    void *ctx;              /**< Passed to callbacks. */
+    void *ctx;                      /**< Passed to callbacks. */
 };
 
 struct xcv_vdrv_transport_ops;
@@ -83,17 +83,17 @@ struct xcv_vdrv {
     void *tctx;                  /**< @private that transport's object (channel, mmio device) */
     const struct xcv_port *port; /**< @private the transport's port (clock, wait, cache, log) */
     uint64_t timeout_ns;         /**< @private bound of every wait on the device */
-    struct xcv_channel *ch;     /**< @private channel transport only */
-    struct xcv_vdrv_config cfg; /**< @private */
-    struct xcv_port qport;      /**< @private port handed to the queues */
-    uint64_t features;          /**< @private negotiated */
-    uint32_t device_id;         /**< @private */
-    uint32_t config_size;       /**< @private */
-    uint32_t max_queues;        /**< @private */
-    uint32_t pending_used;      /**< @private EVENT_USED seen during a request (bit per queue) */
-    uint32_t pending_avail;     /**< @private EVENT_AVAIL not yet sent (bit per queue) */
-    bool pending_config;        /**< @private */
-    bool open;                  /**< @private */
+    struct xcv_channel *ch;      /**< @private channel transport only */
+    struct xcv_vdrv_config cfg;  /**< @private */
+    struct xcv_port qport;       /**< @private port handed to the queues */
+    uint64_t features;           /**< @private negotiated */
+    uint32_t device_id;          /**< @private */
+    uint32_t config_size;        /**< @private */
+    uint32_t max_queues;         /**< @private */
+    uint32_t pending_used;       /**< @private EVENT_USED seen during a request (bit per queue) */
+    uint32_t pending_avail;      /**< @private EVENT_AVAIL not yet sent (bit per queue) */
+    bool pending_config;         /**< @private */
+    bool open;                   /**< @private */
 };
 
 /**

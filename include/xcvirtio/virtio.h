@@ -25,22 +25,23 @@ extern "C" {
 
 /** @name Device status bits (virtio 1.2, section 2.1)
  *  @{ */
-#define XCV_VIRTIO_STATUS_ACKNOWLEDGE 1u   /**< The driver has noticed the device. */
-#define XCV_VIRTIO_STATUS_DRIVER 2u        /**< The driver knows how to drive the device. */
-#define XCV_VIRTIO_STATUS_DRIVER_OK 4u     /**< The driver is set up and ready. */
-#define XCV_VIRTIO_STATUS_FEATURES_OK 8u   /**< Feature negotiation is complete. */
-#define XCV_VIRTIO_STATUS_NEEDS_RESET 64u  /**< The device hit an error it cannot recover from. */
-#define XCV_VIRTIO_STATUS_FAILED 128u      /**< The driver gave up on the device. */
+#define XCV_VIRTIO_STATUS_ACKNOWLEDGE 1u  /**< The driver has noticed the device. */
+#define XCV_VIRTIO_STATUS_DRIVER 2u       /**< The driver knows how to drive the device. */
+#define XCV_VIRTIO_STATUS_DRIVER_OK 4u    /**< The driver is set up and ready. */
+#define XCV_VIRTIO_STATUS_FEATURES_OK 8u  /**< Feature negotiation is complete. */
+#define XCV_VIRTIO_STATUS_NEEDS_RESET 64u /**< The device hit an error it cannot recover from. */
+#define XCV_VIRTIO_STATUS_FAILED 128u     /**< The driver gave up on the device. */
 /** @} */
 
 /** @name Reserved (transport and ring) feature bits (virtio 1.2, section 6)
  *  @{ */
-#define XCV_VIRTIO_F_INDIRECT_DESC 28u  /**< Indirect descriptor tables. */
-#define XCV_VIRTIO_F_EVENT_IDX 29u      /**< used_event / avail_event notification suppression. */
-#define XCV_VIRTIO_F_VERSION_1 32u      /**< Compliance with virtio 1.x. */
-#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device memory access goes through a platform IOMMU. */
-#define XCV_VIRTIO_F_RING_PACKED 34u    /**< Packed virtqueue layout. */
-#define XCV_VIRTIO_F_IN_ORDER 35u       /**< Buffers are used in the order made available. */
+#define XCV_VIRTIO_F_INDIRECT_DESC 28u   /**< Indirect descriptor tables. */
+#define XCV_VIRTIO_F_EVENT_IDX 29u       /**< used_event / avail_event notification suppression. */
+#define XCV_VIRTIO_F_VERSION_1 32u       /**< Compliance with virtio 1.x. */
+#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device memory access goes through a platform IOMMU.  \
+                                          */
+#define XCV_VIRTIO_F_RING_PACKED 34u     /**< Packed virtqueue layout. */
+#define XCV_VIRTIO_F_IN_ORDER 35u        /**< Buffers are used in the order made available. */
 /** @} */
 
 /** @brief The 64-bit feature mask for feature bit @p bit. */

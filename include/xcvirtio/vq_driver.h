@@ -52,10 +52,10 @@ struct xcv_sg {
  * callers can allocate an array of @c num of them statically.
  */
 struct xcv_vq_drv_slot {
-    void *token;   /**< Head only: the caller's token while the chain is outstanding, else NULL. */
-    uint32_t wlen; /**< Head only: total device-writable bytes posted in the chain. */
-    uint16_t next; /**< Free-list link while free; chain link while posted. */
-    uint16_t last; /**< Head only: index of the chain's last ring descriptor. */
+    void *token;    /**< Head only: the caller's token while the chain is outstanding, else NULL. */
+    uint32_t wlen;  /**< Head only: total device-writable bytes posted in the chain. */
+    uint16_t next;  /**< Free-list link while free; chain link while posted. */
+    uint16_t last;  /**< Head only: index of the chain's last ring descriptor. */
     uint16_t ndesc; /**< Head only: ring descriptors the chain occupies (1 when indirect). */
 };
 
@@ -63,7 +63,7 @@ struct xcv_vq_drv_slot {
 #define XCV_VQ_DRIVER_SLOTS_BYTES(num) (sizeof(struct xcv_vq_drv_slot) * (size_t)(num))
 
 /** @brief Bytes of the indirect-table area for @p num heads of up to @p max descriptors each. */
-#define XCV_VQ_INDIRECT_BYTES(num, max) ((size_t)(num) * (size_t)(max) * XCV_VRING_DESC_SIZE)
+#define XCV_VQ_INDIRECT_BYTES(num, max) ((size_t)(num) * (size_t)(max)*XCV_VRING_DESC_SIZE)
 
 /**
  * @brief Configuration for xcv_vq_driver_init(). Read during init only.
@@ -78,12 +78,12 @@ struct xcv_vq_driver_config {
      * Used only when VIRTIO_F_INDIRECT_DESC is in @c features.
      */
     void *indirect_local;
-    uint64_t indirect_bus;    /**< Bus address of @c indirect_local. */
-    uint16_t indirect_max;    /**< Descriptors per indirect table (>= 2 when the area is set). */
-    bool prefer_indirect;     /**< Use an indirect table for every multi-segment chain. */
+    uint64_t indirect_bus;       /**< Bus address of @c indirect_local. */
+    uint16_t indirect_max;       /**< Descriptors per indirect table (>= 2 when the area is set). */
+    bool prefer_indirect;        /**< Use an indirect table for every multi-segment chain. */
     const struct xcv_port *port; /**< Optional: doorbell, cache maintenance and diagnostics. */
-    uint32_t doorbell;        /**< Doorbell number passed to the port's notify. */
-    uint16_t queue_index;     /**< The queue's index, for diagnostics. */
+    uint32_t doorbell;           /**< Doorbell number passed to the port's notify. */
+    uint16_t queue_index;        /**< The queue's index, for diagnostics. */
 };
 
 /**

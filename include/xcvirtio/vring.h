@@ -44,13 +44,13 @@ extern "C" {
 /** @brief Offset of the available ring from the ring base. */
 #define XCV_VRING_AVAIL_OFFSET(num) XCV_VRING_DESC_BYTES(num)
 /** @brief Offset of the used ring from the ring base, on its own cache line of @p line bytes. */
-#define XCV_VRING_USED_OFFSET(num, line)                                                       \
+#define XCV_VRING_USED_OFFSET(num, line)                                                           \
     XCV_ALIGN_UP(XCV_VRING_DESC_BYTES(num) + XCV_VRING_AVAIL_BYTES(num), (size_t)(line))
 /**
  * @brief Total bytes a split ring of @p num entries needs with cache line @p line.
  * The base must be aligned to @p line. Usable in static array sizes.
  */
-#define XCV_VRING_BYTES(num, line)                                                             \
+#define XCV_VRING_BYTES(num, line)                                                                 \
     XCV_ALIGN_UP(XCV_VRING_USED_OFFSET(num, line) + XCV_VRING_USED_BYTES(num), (size_t)(line))
 
 /** @brief Bytes of one split-ring descriptor: le64 addr, le32 len, le16 flags, le16 next. */

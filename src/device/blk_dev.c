@@ -66,8 +66,7 @@ static uint8_t blk_backend_status(int r)
 
 /* IN and OUT: data is exactly the writable bytes before the status (IN) or the readable bytes
  * after the header (OUT); the other direction must be empty (5.2.6). */
-static uint8_t blk_rw(struct xcv_blk_dev *b, const struct xcv_chain *c, bool write,
-                      uint64_t sector)
+static uint8_t blk_rw(struct xcv_blk_dev *b, const struct xcv_chain *c, bool write, uint64_t sector)
 {
     uint32_t data_out = c->out_len - XCV_VIRTIO_BLK_HDR_SIZE;
     uint32_t data_in = c->in_len - 1u;
@@ -83,10 +82,10 @@ static uint8_t blk_rw(struct xcv_blk_dev *b, const struct xcv_chain *c, bool wri
         return XCV_VIRTIO_BLK_S_IOERR;
     if (nsec == 0u)
         return XCV_VIRTIO_BLK_S_OK;
-    int n = write ? xcv_iov_slice(c->iov, c->n_out, XCV_VIRTIO_BLK_HDR_SIZE, len, b->data,
-                                  XCV_BLK_DEV_MAX_CHAIN)
-                  : xcv_iov_slice(c->iov + c->n_out, c->n_in, 0, len, b->data,
-                                  XCV_BLK_DEV_MAX_CHAIN);
+    int n = write
+                ? xcv_iov_slice(c->iov, c->n_out, XCV_VIRTIO_BLK_HDR_SIZE, len, b->data,
+                                XCV_BLK_DEV_MAX_CHAIN)
+                : xcv_iov_slice(c->iov + c->n_out, c->n_in, 0, len, b->data, XCV_BLK_DEV_MAX_CHAIN);
     if (n < 0)
         return XCV_VIRTIO_BLK_S_IOERR; /* cannot happen for a validated chain; be safe */
     int r = write ? b->ops->write(b->backend_ctx, sector, nsec, b->data, (unsigned)n)
@@ -254,11 +253,10 @@ int xcv_blk_dev_init(struct xcv_blk_dev *b, struct xcv_channel *ch,
     b->capacity = cfg->capacity;
     b->read_only = cfg->read_only;
     b->budget = cfg->budget != 0u ? cfg->budget : qsize;
-    b->max_discard_sectors = cfg->max_discard_sectors != 0u ? cfg->max_discard_sectors
-                                                            : UINT32_MAX;
+    b->max_discard_sectors = cfg->max_discard_sectors != 0u ? cfg->max_discard_sectors : UINT32_MAX;
     b->max_discard_seg = cfg->max_discard_seg != 0u ? cfg->max_discard_seg : 1u;
-    b->max_wz_sectors = cfg->max_write_zeroes_sectors != 0u ? cfg->max_write_zeroes_sectors
-                                                             : UINT32_MAX;
+    b->max_wz_sectors =
+        cfg->max_write_zeroes_sectors != 0u ? cfg->max_write_zeroes_sectors : UINT32_MAX;
     b->max_wz_seg = cfg->max_write_zeroes_seg != 0u ? cfg->max_write_zeroes_seg : 1u;
     if (cfg->id != NULL) {
         for (unsigned i = 0; i < XCV_VIRTIO_BLK_ID_BYTES && cfg->id[i] != '\0'; i++)
@@ -268,8 +266,8 @@ int xcv_blk_dev_init(struct xcv_blk_dev *b, struct xcv_channel *ch,
     blk_render_config(b, cfg->blk_size, cfg->size_max, (uint32_t)max_chain - 2u);
 
     uint64_t f = XCV_FEATURE(XCV_VIRTIO_BLK_F_SEG_MAX) |
-                 (cfg->ring_features & (XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
-                                        XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)));
+                 (cfg->ring_features &
+                  (XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)));
     if (cfg->blk_size != 0u)
         f |= XCV_FEATURE(XCV_VIRTIO_BLK_F_BLK_SIZE);
     if (cfg->size_max != 0u)
@@ -317,8 +315,7 @@ struct xcv_vdev *xcv_blk_dev_vdev(struct xcv_blk_dev *b)
 
 /* ---- memory backend ---- */
 
-static bool mem_range(const struct xcv_blk_mem *m, uint64_t sector, uint32_t nsec,
-                      uint64_t *off)
+static bool mem_range(const struct xcv_blk_mem *m, uint64_t sector, uint32_t nsec, uint64_t *off)
 {
     uint64_t cap = m->size / XCV_VIRTIO_BLK_SECTOR_SIZE;
     if (m->base == NULL || sector > cap || nsec > cap - sector)

@@ -19,11 +19,11 @@
 #define BLK_STATUS_UNSET 0xffu
 #define BLK_DRV_MAX_DATA (XCV_BLK_DEV_MAX_CHAIN - 3u)
 
-#define BLK_DRV_KNOWN                                                                        \
-    (XCV_FEATURE(XCV_VIRTIO_BLK_F_SIZE_MAX) | XCV_FEATURE(XCV_VIRTIO_BLK_F_SEG_MAX) |         \
-     XCV_FEATURE(XCV_VIRTIO_BLK_F_RO) | XCV_FEATURE(XCV_VIRTIO_BLK_F_BLK_SIZE) |              \
-     XCV_FEATURE(XCV_VIRTIO_BLK_F_FLUSH) | XCV_FEATURE(XCV_VIRTIO_BLK_F_DISCARD) |            \
-     XCV_FEATURE(XCV_VIRTIO_BLK_F_WRITE_ZEROES) | XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |       \
+#define BLK_DRV_KNOWN                                                                              \
+    (XCV_FEATURE(XCV_VIRTIO_BLK_F_SIZE_MAX) | XCV_FEATURE(XCV_VIRTIO_BLK_F_SEG_MAX) |              \
+     XCV_FEATURE(XCV_VIRTIO_BLK_F_RO) | XCV_FEATURE(XCV_VIRTIO_BLK_F_BLK_SIZE) |                   \
+     XCV_FEATURE(XCV_VIRTIO_BLK_F_FLUSH) | XCV_FEATURE(XCV_VIRTIO_BLK_F_DISCARD) |                 \
+     XCV_FEATURE(XCV_VIRTIO_BLK_F_WRITE_ZEROES) | XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |            \
      XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) | XCV_FEATURE(XCV_VIRTIO_F_VERSION_1))
 
 static void blk_drv_cancel(void *ctx, struct xcv_vdrv *d, uint16_t q, void *token, int err)
@@ -93,11 +93,11 @@ int xcv_blk_drv_open_on(struct xcv_blk_drv *b, const struct xcv_vdrv_transport *
         return r;
     b->capacity = xcv_le64_load(c + XCV_VIRTIO_BLK_CFG_CAPACITY);
     b->size_max = has(b, XCV_VIRTIO_BLK_F_SIZE_MAX) ? xcv_le32_load(c + XCV_VIRTIO_BLK_CFG_SIZE_MAX)
-                                                     : UINT32_MAX;
+                                                    : UINT32_MAX;
     b->seg_max = has(b, XCV_VIRTIO_BLK_F_SEG_MAX) ? xcv_le32_load(c + XCV_VIRTIO_BLK_CFG_SEG_MAX)
-                                                   : BLK_DRV_MAX_DATA;
+                                                  : BLK_DRV_MAX_DATA;
     b->blk_size = has(b, XCV_VIRTIO_BLK_F_BLK_SIZE) ? xcv_le32_load(c + XCV_VIRTIO_BLK_CFG_BLK_SIZE)
-                                                     : XCV_VIRTIO_BLK_SECTOR_SIZE;
+                                                    : XCV_VIRTIO_BLK_SECTOR_SIZE;
     if (b->seg_max > BLK_DRV_MAX_DATA)
         b->seg_max = BLK_DRV_MAX_DATA;
     /* A device with no sectors, or a zero segment limit, cannot be used. */
@@ -270,8 +270,7 @@ static void blk_drv_unlink(struct xcv_blk_drv *b, const struct xcv_blk_req *req)
     }
 }
 
-int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void *buf,
-                        uint32_t len)
+int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void *buf, uint32_t len)
 {
     if (b == NULL || (buf == NULL && len != 0u))
         return XCV_EINVAL;
@@ -298,8 +297,8 @@ int xcv_blk_drv_rw_sync(struct xcv_blk_drv *b, bool write, uint64_t sector, void
             xcv_memcpy(loc[i], (const uint8_t *)buf + (size_t)i * bs, sg[i].len);
     }
     struct xcv_blk_req req = {0};
-    int r = xcv_blk_drv_submit(b, &req, write ? XCV_VIRTIO_BLK_T_OUT : XCV_VIRTIO_BLK_T_IN,
-                               sector, sg, nbuf);
+    int r = xcv_blk_drv_submit(b, &req, write ? XCV_VIRTIO_BLK_T_OUT : XCV_VIRTIO_BLK_T_IN, sector,
+                               sg, nbuf);
     if (r == XCV_OK)
         r = xcv_blk_drv_kick(b);
     if (r == XCV_OK) {

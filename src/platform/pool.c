@@ -3,8 +3,8 @@
  * Driver-side buffer pool. The free list is private memory, so the peer can neither corrupt it
  * nor learn from it; only buffer contents live in the shared window.
  */
-#include "xcvirtio/error.h"
 #include "xcvirtio/pool.h"
+#include "xcvirtio/error.h"
 
 #include "../common/shm.h"
 
@@ -83,8 +83,7 @@ static int pool_range(const struct xcv_pool *pool, const void *buf, uint32_t off
     if (pool == NULL || buf == NULL || (const uint8_t *)buf < pool->region.local)
         return XCV_EINVAL;
     uint64_t boff = (uint64_t)((const uint8_t *)buf - pool->region.local);
-    if (pool_index(pool, boff) == UINT32_MAX || off > pool->buf_size ||
-        len > pool->buf_size - off)
+    if (pool_index(pool, boff) == UINT32_MAX || off > pool->buf_size || len > pool->buf_size - off)
         return XCV_EINVAL;
     return XCV_OK;
 }

@@ -3,8 +3,8 @@
  * Shared windows: the one bounds-checked translation from a peer-supplied bus range to a local
  * pointer. Nothing here touches window contents; it only does arithmetic on addresses.
  */
-#include "xcvirtio/error.h"
 #include "xcvirtio/window.h"
+#include "xcvirtio/error.h"
 
 int xcv_window_init(struct xcv_window *w, void *local, uint64_t bus_base, uint64_t size)
 {

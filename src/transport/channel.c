@@ -79,8 +79,8 @@ static bool area_ok(uint64_t off, uint64_t size, uint64_t min_off, uint64_t win,
 static int set_areas(struct xcv_channel *ch, uint64_t qoff, uint64_t qsize, uint64_t poff,
                      uint64_t psize)
 {
-    int r = xcv_window_init(&ch->areas[0], ch->window.local + qoff, ch->window.bus_base + qoff,
-                            qsize);
+    int r =
+        xcv_window_init(&ch->areas[0], ch->window.local + qoff, ch->window.bus_base + qoff, qsize);
     if (r == XCV_OK && psize != 0u)
         r = xcv_window_init(&ch->areas[1], ch->window.local + poff, ch->window.bus_base + poff,
                             psize);

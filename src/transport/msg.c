@@ -4,8 +4,8 @@
  * the caller has already copied the slot out of shared memory, so nothing here can be changed
  * underneath by the peer.
  */
-#include "xcvirtio/error.h"
 #include "xcvirtio/msg.h"
+#include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
 
 #include "../common/shm.h"

@@ -252,9 +252,8 @@ static int setup_queue(struct xcv_vdrv *d, uint16_t qi)
     if (q->placed_size != size) {
         const struct xcv_window *qa = &ch->areas[0];
         uint64_t ring_bytes = XCV_VRING_BYTES(size, ch->line);
-        uint64_t ind_bytes = ind ? XCV_ALIGN_UP(XCV_VQ_INDIRECT_BYTES(size, q->indirect_max),
-                                                (size_t)ch->line)
-                                 : 0u;
+        uint64_t ind_bytes =
+            ind ? XCV_ALIGN_UP(XCV_VQ_INDIRECT_BYTES(size, q->indirect_max), (size_t)ch->line) : 0u;
         if (ch->queue_alloc > qa->size || ring_bytes + ind_bytes > qa->size - ch->queue_alloc)
             return XCV_ENOSPC;
         q->ring_off = ch->queue_alloc;
@@ -298,8 +297,8 @@ static int setup_queue(struct xcv_vdrv *d, uint16_t qi)
 static int open_locked(struct xcv_channel *ch, struct xcv_vdrv *d)
 {
     int r = req_device_info(d);
-    if (r == XCV_ENODEV || (r == XCV_OK && d->cfg.device_id != 0u &&
-                            d->device_id != d->cfg.device_id))
+    if (r == XCV_ENODEV ||
+        (r == XCV_OK && d->cfg.device_id != 0u && d->device_id != d->cfg.device_id))
         return XCV_ENODEV;
     if (r != XCV_OK)
         return r;
@@ -377,8 +376,9 @@ static int chan_open(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_confi
     d->timeout_ns = ch->timeout_ns;
     d->ch = ch;
     d->cfg = *cfg;
-    d->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL) ? &vdrv_qport_ops_noncoherent
-                                                      : &vdrv_qport_ops_coherent;
+    d->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL)
+                       ? &vdrv_qport_ops_noncoherent
+                       : &vdrv_qport_ops_coherent;
     d->qport.ctx = d;
     ch->vdrvs[cfg->dev_num] = d;
 
@@ -389,10 +389,9 @@ static int chan_open(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_confi
         uint32_t cur;
         if (r != XCV_EPEERRESET && r != XCV_ETIMEDOUT && xcv_channel_broken(ch) == 0 &&
             req_status(d, XCV_MSG_GET_DEVICE_STATUS, 0, &cur) == XCV_OK)
-            (void)req_status(d, XCV_MSG_SET_DEVICE_STATUS,
-                             (cur | XCV_VIRTIO_STATUS_FAILED) &
-                                 ~(uint32_t)XCV_VIRTIO_STATUS_NEEDS_RESET,
-                             &cur);
+            (void)req_status(
+                d, XCV_MSG_SET_DEVICE_STATUS,
+                (cur | XCV_VIRTIO_STATUS_FAILED) & ~(uint32_t)XCV_VIRTIO_STATUS_NEEDS_RESET, &cur);
         xcv_vdrv_reclaim(d, XCV_ECANCELED);
     }
     xcv_chan_unlock(ch);

@@ -26,7 +26,7 @@ static _Alignas(4096) uint8_t win[WIN_BYTES];
 static struct xcv_channel dch, vch; /* driver, device */
 static bool device_alive;
 static int in_wait;
-static unsigned served_msgs; /* messages the device side handled */
+static unsigned served_msgs;  /* messages the device side handled */
 static unsigned change_after; /* device: bump the config generation after this many messages */
 static unsigned change_every; /* device: bump it after every message (0 = off) */
 static struct xcv_vdev vdev;
@@ -126,7 +126,9 @@ static void v_config_write(void *ctx, struct xcv_vdev *d, uint32_t off, uint32_t
     config_writes++;
 }
 
-static const struct xcv_vdev_ops vops = {.notify = v_notify, .reset = v_reset, .status = v_status,
+static const struct xcv_vdev_ops vops = {.notify = v_notify,
+                                         .reset = v_reset,
+                                         .status = v_status,
                                          .features_ok = v_features_ok,
                                          .config_write = v_config_write};
 
@@ -166,36 +168,45 @@ static struct xcv_channel_config vcfg, dcfg;
 
 static int device_up(void)
 {
-    vcfg = (struct xcv_channel_config){.role = XCV_ROLE_DEVICE, .port = &dev_port,
-                                       .queue_area_size = QAREA, .msg_slots = SLOTS};
+    vcfg = (struct xcv_channel_config){
+        .role = XCV_ROLE_DEVICE, .port = &dev_port, .queue_area_size = QAREA, .msg_slots = SLOTS};
     xcv_window_init(&vcfg.window, win, 0, sizeof(win));
     int r = xcv_channel_init(&vch, &vcfg);
     if (r != XCV_OK)
         return r;
-    struct xcv_vdev_config dc = {
-        .device_id = 0x0ec0, .features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX),
-        .config = cfgspace, .config_size = sizeof(cfgspace), .config_wr_off = 4,
-        .config_wr_len = sizeof(cfgspace) - 4, .queues = vqueue, .num_queues = 1,
-        .max_chain = 4, .ops = &vops};
+    struct xcv_vdev_config dc = {.device_id = 0x0ec0,
+                                 .features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX),
+                                 .config = cfgspace,
+                                 .config_size = sizeof(cfgspace),
+                                 .config_wr_off = 4,
+                                 .config_wr_len = sizeof(cfgspace) - 4,
+                                 .queues = vqueue,
+                                 .num_queues = 1,
+                                 .max_chain = 4,
+                                 .ops = &vops};
     return xcv_vdev_register(&vch, &vdev, &dc);
 }
 
 static int driver_attach(uint64_t timeout_ns)
 {
-    dcfg = (struct xcv_channel_config){.role = XCV_ROLE_DRIVER, .port = &drv_port,
-                                       .timeout_ns = timeout_ns};
+    dcfg = (struct xcv_channel_config){
+        .role = XCV_ROLE_DRIVER, .port = &drv_port, .timeout_ns = timeout_ns};
     xcv_window_init(&dcfg.window, win, 0, sizeof(win));
     return xcv_channel_init(&dch, &dcfg);
 }
 
 static struct xcv_vdrv_config open_cfg(uint64_t features)
 {
-    return (struct xcv_vdrv_config){.dev_num = 0, .device_id = 0x0ec0, .features = features,
-                                    .queues = dq, .num_queues = 1, .ops = &dops};
+    return (struct xcv_vdrv_config){.dev_num = 0,
+                                    .device_id = 0x0ec0,
+                                    .features = features,
+                                    .queues = dq,
+                                    .num_queues = 1,
+                                    .ops = &dops};
 }
 
-static const uint64_t ALL = XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) |
-                            XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX);
+static const uint64_t ALL =
+    XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) | XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX);
 
 static int setup(void **state)
 {
@@ -283,8 +294,7 @@ static bool raw_get(bool d2v, struct xcv_msg *m)
     if (prod == cons)
         return false;
     uint8_t raw[XCV_MSG_SIZE];
-    memcpy(raw, r + 2u * LINE + (size_t)(cons & (SLOTS - 1u)) * XCV_MSGRING_SLOT_SIZE,
-           sizeof(raw));
+    memcpy(raw, r + 2u * LINE + (size_t)(cons & (SLOTS - 1u)) * XCV_MSGRING_SLOT_SIZE, sizeof(raw));
     __atomic_store_n((uint32_t *)(r + LINE), cons + 1u, __ATOMIC_RELEASE);
     assert_int_equal(xcv_msg_parse(raw, m), XCV_OK);
     return true;
@@ -460,12 +470,12 @@ static void test_set_vqueue_outside_areas(void **state)
     uint64_t qbase = xcv_le64_load(win + 24);
     uint64_t pbase = xcv_le64_load(win + 40);
     const uint64_t bad[][3] = {
-        {0, 4096, 8192},                                    /* the header and message rings */
-        {qbase, qbase + 4096, WIN_BYTES},                   /* used ring past the window */
-        {qbase, qbase + 4096, UINT64_MAX - 8u},             /* wraps */
-        {3u * LINE, qbase + 4096, qbase + 8192},            /* desc on the d2v ring */
-        {qbase + 2u, qbase + 4096, qbase + 8192},           /* misaligned desc */
-        {qbase + QAREA - 16u, qbase + 4096, qbase + 8192},  /* desc straddles into the pool */
+        {0, 4096, 8192},                                   /* the header and message rings */
+        {qbase, qbase + 4096, WIN_BYTES},                  /* used ring past the window */
+        {qbase, qbase + 4096, UINT64_MAX - 8u},            /* wraps */
+        {3u * LINE, qbase + 4096, qbase + 8192},           /* desc on the d2v ring */
+        {qbase + 2u, qbase + 4096, qbase + 8192},          /* misaligned desc */
+        {qbase + QAREA - 16u, qbase + 4096, qbase + 8192}, /* desc straddles into the pool */
     };
     (void)pbase;
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -658,7 +668,7 @@ static void test_hostile_layouts(void **state)
 static void test_timeout(void **state)
 {
     (void)state;
-    device_alive = false; /* the device side never polls */
+    device_alive = false;          /* the device side never polls */
     const uint64_t to = 50000000u; /* 50 ms */
     assert_int_equal(driver_attach(to), XCV_OK);
     uint64_t t0 = now_ns(NULL);
@@ -689,7 +699,8 @@ static void test_device_restart(void **state)
     const struct xcv_window *pool = xcv_channel_pool_area(&dch);
     /* 8 in flight: 3 used by the device (not reaped), 5 never seen */
     for (uint32_t i = 0; i < 8; i++) {
-        struct xcv_sg sg[2] = {{pool->bus_base + 64u * i, 16}, {pool->bus_base + 4096 + 64u * i, 16}};
+        struct xcv_sg sg[2] = {{pool->bus_base + 64u * i, 16},
+                               {pool->bus_base + 4096 + 64u * i, 16}};
         assert_int_equal(xcv_vq_driver_add(q, sg, 1, 1, (void *)(uintptr_t)(0x100u + i)), 0);
         if (i == 2)
             assert_true(xcv_vq_driver_publish(q) >= 0);

@@ -52,15 +52,15 @@ static inline pid_t tp_spawn_device(const struct tp_paths *p, bool file_backed, 
         return pid;
     alarm(40);
     struct xcv_linux_link l;
-    struct xcv_linux_link_config lc = {.window_size = TP_WINDOW, .busy_poll = poll_mode,
-                                       .shm_path = file_backed ? p->shm : NULL};
+    struct xcv_linux_link_config lc = {
+        .window_size = TP_WINDOW, .busy_poll = poll_mode, .shm_path = file_backed ? p->shm : NULL};
     if (xcv_linux_link_listen(&l, p->sock, &lc) != XCV_OK)
         _exit(10);
     struct xcv_port port;
     xcv_linux_port_init(&l, &port);
     struct xcv_channel ch;
-    struct xcv_channel_config cc = {.role = XCV_ROLE_DEVICE, .port = &port,
-                                    .queue_area_size = TP_QAREA};
+    struct xcv_channel_config cc = {
+        .role = XCV_ROLE_DEVICE, .port = &port, .queue_area_size = TP_QAREA};
     xcv_linux_link_window(&l, &cc.window);
     static struct echo_dev dev;
     if (xcv_channel_init(&ch, &cc) != XCV_OK || echo_dev_register(&dev, &ch, poll_mode, st) < 0)
@@ -68,7 +68,8 @@ static inline pid_t tp_spawn_device(const struct tp_paths *p, bool file_backed, 
     if (xcv_linux_link_accept(&l, 10000) != XCV_OK)
         _exit(12);
     st->accepts++;
-    struct echo_serve_opts so = {.exit_on_hangup = exit_on_hangup, .accept_new = !exit_on_hangup,
+    struct echo_serve_opts so = {.exit_on_hangup = exit_on_hangup,
+                                 .accept_new = !exit_on_hangup,
                                  .max_ns = 35ull * 1000000000u};
     int r = echo_serve(&l, &ch, &dev, &so);
     xcv_channel_detach(&ch);
@@ -106,8 +107,8 @@ static inline int tp_driver_attach(struct tp_driver *d, const struct tp_paths *p
     if (r != XCV_OK)
         return r;
     xcv_linux_port_init(&d->l, &d->port);
-    d->cc = (struct xcv_channel_config){.role = XCV_ROLE_DRIVER, .port = &d->port,
-                                        .timeout_ns = 300000000u};
+    d->cc = (struct xcv_channel_config){
+        .role = XCV_ROLE_DRIVER, .port = &d->port, .timeout_ns = 300000000u};
     xcv_linux_link_window(&d->l, &d->cc.window);
     r = xcv_channel_connect(&d->ch, &d->cc);
     if (r != XCV_OK)

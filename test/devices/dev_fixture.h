@@ -61,7 +61,8 @@ static int fx_dwait(void *c, uint64_t dl)
     return 0;
 }
 
-static const struct xcv_port_ops fx_dops = {.notify = fx_notify, .now_ns = fx_now, .wait = fx_dwait};
+static const struct xcv_port_ops fx_dops = {
+    .notify = fx_notify, .now_ns = fx_now, .wait = fx_dwait};
 static const struct xcv_port_ops fx_vops = {.notify = fx_notify, .now_ns = fx_now};
 
 /* Step 1: format the window on the device side (register device models after this). */
@@ -71,7 +72,8 @@ static inline int fx_device_up(void)
     memset(fx_window, 0, sizeof(fx_window));
     fx.dport = (struct xcv_port){&fx_dops, NULL};
     fx.vport = (struct xcv_port){&fx_vops, NULL};
-    fx.vcfg = (struct xcv_channel_config){.role = XCV_ROLE_DEVICE, .port = &fx.vport,
+    fx.vcfg = (struct xcv_channel_config){.role = XCV_ROLE_DEVICE,
+                                          .port = &fx.vport,
                                           .queue_area_size = FX_QUEUE_AREA,
                                           .timeout_ns = 200000000ull};
     xcv_window_init(&fx.vcfg.window, fx_window, 0x10000000ull, sizeof(fx_window));
@@ -81,8 +83,8 @@ static inline int fx_device_up(void)
 /* Step 2: attach the driver side and make a pool of @buf_size buffers over the pool area. */
 static inline int fx_driver_up(uint32_t buf_size)
 {
-    fx.dcfg = (struct xcv_channel_config){.role = XCV_ROLE_DRIVER, .port = &fx.dport,
-                                          .timeout_ns = 200000000ull};
+    fx.dcfg = (struct xcv_channel_config){
+        .role = XCV_ROLE_DRIVER, .port = &fx.dport, .timeout_ns = 200000000ull};
     xcv_window_init(&fx.dcfg.window, fx_window, 0x10000000ull, sizeof(fx_window));
     int r = xcv_channel_init(&fx.dch, &fx.dcfg);
     if (r != XCV_OK)

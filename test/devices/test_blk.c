@@ -46,8 +46,8 @@ static struct xcv_blk_dev_config base_cfg(void)
         .max_discard_seg = 4,
         .max_write_zeroes_seg = 4,
         .id = "xcv-disk-0",
-        .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
-                         XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC),
+        .ring_features =
+            XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC),
     };
 }
 
@@ -112,8 +112,7 @@ static void test_sync_read_write(void **state)
     assert_memory_equal(disk + 100 * 512, buf, sizeof(buf));
     /* Last sectors of the disk are reachable; one past is refused by the driver (5.2.6.1). */
     assert_int_equal(xcv_blk_drv_rw_sync(&bdrv, false, DISK_SECTORS - 1, buf, 512), XCV_OK);
-    assert_int_equal(xcv_blk_drv_rw_sync(&bdrv, false, DISK_SECTORS - 1, buf, 1024),
-                     XCV_EINVAL);
+    assert_int_equal(xcv_blk_drv_rw_sync(&bdrv, false, DISK_SECTORS - 1, buf, 1024), XCV_EINVAL);
     assert_int_equal(xcv_blk_drv_rw_sync(&bdrv, false, 0, buf, 100), XCV_EINVAL);
     assert_int_equal(xcv_blk_dev_stats(&bdev)->ioerr, 0);
 }
@@ -121,7 +120,9 @@ static void test_sync_read_write(void **state)
 static void test_async_many(void **state)
 {
     (void)state;
-    enum { N = 20 }; /* 3 descriptors each on a 64-entry ring */
+    enum {
+        N = 20
+    }; /* 3 descriptors each on a 64-entry ring */
     struct xcv_blk_req req[N];
     uint8_t *bufs[N];
     for (unsigned i = 0; i < N; i++) {
@@ -157,8 +158,7 @@ static void test_flush_getid(void **state)
     assert_int_equal(xcv_blk_drv_kick(&bdrv), XCV_OK);
     assert_ptr_equal(wait_one(), &req);
     assert_int_equal(req.result, XCV_OK);
-    assert_int_equal(xcv_blk_drv_submit(&bdrv, &req, XCV_VIRTIO_BLK_T_GET_ID, 0, NULL, 0),
-                     XCV_OK);
+    assert_int_equal(xcv_blk_drv_submit(&bdrv, &req, XCV_VIRTIO_BLK_T_GET_ID, 0, NULL, 0), XCV_OK);
     assert_int_equal(xcv_blk_drv_kick(&bdrv), XCV_OK);
     assert_ptr_equal(wait_one(), &req);
     assert_int_equal(req.result, XCV_OK);
@@ -493,9 +493,12 @@ static void test_hostile_device(void **state)
     (void)state;
     assert_int_equal(fx_device_up(), XCV_OK);
     xcv_le64_store(rogue_cfg, 8);
-    struct xcv_vdev_config vc = {.device_id = XCV_VIRTIO_ID_BLOCK, .config = rogue_cfg,
-                                 .config_size = sizeof(rogue_cfg), .queues = &rogue_q,
-                                 .num_queues = 1, .ops = &rogue_ops};
+    struct xcv_vdev_config vc = {.device_id = XCV_VIRTIO_ID_BLOCK,
+                                 .config = rogue_cfg,
+                                 .config_size = sizeof(rogue_cfg),
+                                 .queues = &rogue_q,
+                                 .num_queues = 1,
+                                 .ops = &rogue_ops};
     assert_int_equal(xcv_vdev_register(&fx.vch, &rogue, &vc), 0);
     assert_int_equal(fx_driver_up(4096), XCV_OK);
     struct xcv_blk_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .queue_size = 64};

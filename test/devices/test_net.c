@@ -52,16 +52,16 @@ static int setup_net(bool mrg, uint32_t buf_size, uint16_t rx_buffers)
     memset(&cap, 0, sizeof(cap));
     if (fx_device_up() != XCV_OK)
         return -1;
-    struct xcv_net_dev_config cfg = {.ops = &cap_ops, .mtu = 1500, .mrg_rxbuf = mrg,
-                                     .queue_size = 64};
+    struct xcv_net_dev_config cfg = {
+        .ops = &cap_ops, .mtu = 1500, .mrg_rxbuf = mrg, .queue_size = 64};
     memcpy(cfg.mac, test_mac, 6);
     if (xcv_net_dev_init(&ndev, &fx.vch, &cfg) != 0)
         return -1;
     if (fx_driver_up(buf_size) != XCV_OK)
         return -1;
     pool_avail0 = xcv_pool_available(&fx.pool);
-    struct xcv_net_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .queue_size = 64,
-                                    .rx_buffers = rx_buffers};
+    struct xcv_net_drv_config dc = {
+        .dev_num = 0, .pool = &fx.pool, .queue_size = 64, .rx_buffers = rx_buffers};
     return xcv_net_drv_open(&ndrv, &fx.dch, &dc);
 }
 
@@ -147,9 +147,13 @@ static void test_tx_round_trip(void **state)
     (void)state;
     uint8_t frame[1514];
     fill(frame, sizeof(frame), 1);
-    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = 0x03,
-                            .hdr_len = 54, .gso_size = 1448, .csum_start = 34,
-                            .csum_offset = 16, .num_buffers = 7};
+    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                            .gso_type = 0x03,
+                            .hdr_len = 54,
+                            .gso_size = 1448,
+                            .csum_start = 34,
+                            .csum_offset = 16,
+                            .num_buffers = 7};
     assert_int_equal(xcv_net_drv_send(&ndrv, &h, frame, sizeof(frame)), XCV_OK);
     fx_pump();
     assert_int_equal(cap.calls, 1);
@@ -188,8 +192,10 @@ static void test_rx_plain(void **state)
     (void)state;
     uint8_t frame[1514];
     fill(frame, sizeof(frame), 9);
-    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_DATA_VALID, .gso_type = 0,
-                            .csum_start = 14, .csum_offset = 6};
+    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_DATA_VALID,
+                            .gso_type = 0,
+                            .csum_start = 14,
+                            .csum_offset = 6};
     assert_int_equal(xcv_net_dev_deliver(&ndev, &h, frame, sizeof(frame)), XCV_OK);
     struct xcv_net_hdr got;
     uint8_t buf[2048];
@@ -249,8 +255,10 @@ static void test_rx_mrg_spanning(void **state)
     assert_true(xcv_net_drv_features(&ndrv) & XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF));
     uint8_t frame[1514];
     fill(frame, sizeof(frame), 77);
-    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34,
-                            .csum_offset = 16, .num_buffers = 99};
+    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                            .csum_start = 34,
+                            .csum_offset = 16,
+                            .num_buffers = 99};
     assert_int_equal(xcv_net_dev_deliver(&ndev, &h, frame, sizeof(frame)), XCV_OK);
     struct xcv_net_hdr got;
     uint8_t buf[2048];
@@ -328,8 +336,7 @@ static struct raw raw_buf(void)
 }
 
 /* Post a raw transmit chain (token: its pool buffer), run the device, return the used len. */
-static uint32_t raw_tx(const struct raw *b, const struct xcv_sg *sg, unsigned n_out,
-                       unsigned n_in)
+static uint32_t raw_tx(const struct raw *b, const struct xcv_sg *sg, unsigned n_out, unsigned n_in)
 {
     struct xcv_vq_driver *q = xcv_vdrv_queue(&ndrv.vdrv, XCV_NET_TXQ);
     assert_non_null(q);
@@ -525,8 +532,11 @@ static void test_hostile_device(void **state)
         rogue_q[i] = (struct xcv_vdev_queue){.slots = rogue_slots[i], .max_size = 64};
     struct xcv_vdev_config vc = {.device_id = XCV_VIRTIO_ID_NET,
                                  .features = XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF),
-                                 .config = rogue_cfg, .config_size = sizeof(rogue_cfg),
-                                 .queues = rogue_q, .num_queues = 2, .max_chain = 4,
+                                 .config = rogue_cfg,
+                                 .config_size = sizeof(rogue_cfg),
+                                 .queues = rogue_q,
+                                 .num_queues = 2,
+                                 .max_chain = 4,
                                  .ops = &rogue_ops};
     assert_int_equal(xcv_vdev_register(&fx.vch, &rogue, &vc), 0);
     assert_int_equal(fx_driver_up(512), XCV_OK);
@@ -536,11 +546,9 @@ static void test_hostile_device(void **state)
     uint8_t buf[2048];
     uint32_t len;
     rogue_rx(0, 10); /* zero buffers */
-    assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len),
-                     XCV_EPROTO_DEVICE);
+    assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_EPROTO_DEVICE);
     rogue_rx(XCV_NET_MAX_MRG + 1u, 10); /* more than a frame may span */
-    assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len),
-                     XCV_EPROTO_DEVICE);
+    assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_EPROTO_DEVICE);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 2);
     /* A well-formed two-buffer frame, delivered in two halves. */
     rogue_rx(2, 20);

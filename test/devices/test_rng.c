@@ -189,8 +189,8 @@ static void test_hostile_device(void **state)
 {
     (void)state;
     assert_int_equal(fx_device_up(), XCV_OK);
-    struct xcv_vdev_config vc = {.device_id = XCV_VIRTIO_ID_RNG, .queues = &rogue_q,
-                                 .num_queues = 1, .ops = &rogue_ops};
+    struct xcv_vdev_config vc = {
+        .device_id = XCV_VIRTIO_ID_RNG, .queues = &rogue_q, .num_queues = 1, .ops = &rogue_ops};
     assert_int_equal(xcv_vdev_register(&fx.vch, &rogue, &vc), 0);
     assert_int_equal(fx_driver_up(256), XCV_OK);
     struct xcv_rng_drv_config dc = {.dev_num = 0, .pool = &fx.pool};

@@ -128,8 +128,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     memset(win, 0, sizeof(win));
-    struct xcv_channel_config cc = {.role = XCV_ROLE_DEVICE, .port = &port, .msg_slots = SLOTS,
-                                    .queue_area_size = QAREA, .timeout_ns = 1000000u};
+    struct xcv_channel_config cc = {.role = XCV_ROLE_DEVICE,
+                                    .port = &port,
+                                    .msg_slots = SLOTS,
+                                    .queue_area_size = QAREA,
+                                    .timeout_ns = 1000000u};
     FUZZ_CHECK(xcv_window_init(&cc.window, win, 0, sizeof(win)) == XCV_OK);
     FUZZ_CHECK(xcv_channel_init(&ch, &cc) == XCV_OK);
     for (unsigned i = 0; i < sizeof(cfgspace); i++)
@@ -137,8 +140,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct xcv_vdev_config dc = {.device_id = 3,
                                  .features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
                                              XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC),
-                                 .config = cfgspace, .config_size = sizeof(cfgspace),
-                                 .queues = queues, .num_queues = 2, .ops = &dev_ops};
+                                 .config = cfgspace,
+                                 .config_size = sizeof(cfgspace),
+                                 .queues = queues,
+                                 .num_queues = 2,
+                                 .ops = &dev_ops};
     FUZZ_CHECK(xcv_vdev_register(&ch, &dev, &dc) == 0);
     /* The driver's header line: the device must never write it. */
     uint8_t drv_line[LINE];
