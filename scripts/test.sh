@@ -8,7 +8,9 @@
 # stress/bench/soak), fuzz (clang + libFuzzer, ctest -L fuzz; only when test/fuzz exists),
 # aarch64 and riscv (bare-metal library builds + a freestanding symbol check), docs (Doxygen,
 # warnings are errors), lint (cppcheck + clang-tidy), format (clang-format check), install
-# (cmake --install + an outside CMake project + a pkg-config build).
+# (cmake --install + an outside CMake project + a pkg-config build), interop (vhost-user against
+# DPDK testpmd and a Linux guest under QEMU: installs the peers with scripts/setup-interop.sh,
+# builds build/interop with XCV_INTEROP_TESTS=ON, runs ctest -L interop within 10 minutes).
 # Every step runs even if an earlier one failed; the summary at the end lists them all and the
 # exit status is non-zero if any failed. Logs: build/test-logs/.
 set -euo pipefail
@@ -16,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 JOBS=$(nproc 2>/dev/null || echo 2)
 LOGDIR=$ROOT/build/test-logs
-ALL_STEPS=(host asan fuzz aarch64 riscv docs lint format install)
+ALL_STEPS=(host asan fuzz aarch64 riscv docs lint format install interop)
 
 if [[ $# -gt 0 ]]; then
     STEPS=("$@")
@@ -138,6 +140,18 @@ step_install() {
     "$work/pc_consumer"
 }
 
+step_interop() {
+    bash scripts/setup-interop.sh "$ROOT/build/interop-cache"
+    cmake -S . -B build/interop -G Ninja -DCMAKE_BUILD_TYPE=Debug -DXCV_BUILD_TESTS=ON \
+        -DXCV_BUILD_EXAMPLES=OFF -DXCV_BUILD_DOCS=OFF -DXCV_INTEROP_TESTS=ON \
+        -DXCV_INTEROP_CACHE="$ROOT/build/interop-cache" >"$LOGDIR/configure-interop.log" 2>&1 ||
+        { cat "$LOGDIR/configure-interop.log"; return 1; }
+    cmake --build build/interop -j "$JOBS"
+    timeout 600 ctest --test-dir build/interop -L interop --verbose 2>&1 |
+        tee "$LOGDIR/ctest-interop.log"
+    [[ ${PIPESTATUS[0]} -eq 0 ]]
+}
+
 # ---- runner -----------------------------------------------------------------------------------
 declare -a R_NAME=() R_STATUS=() R_TIME=()
 overall=0
@@ -169,7 +183,7 @@ done
 echo "  total time: $((SECONDS - t_start))s; logs in build/test-logs/"
 for s in "${STEPS[@]}"; do
     log=$LOGDIR/ctest-$s.log
-    [[ " host asan fuzz " =~ " $s " && -f $log ]] || continue
+    [[ " host asan fuzz interop " =~ " $s " && -f $log ]] || continue
     echo
     echo "-- ctest $s:"
     grep -E 'tests passed|tests failed|The following tests|^[[:space:]]+[0-9]+ - |No tests were found' \

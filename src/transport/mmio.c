@@ -353,7 +353,7 @@ static int open_locked(struct xcv_mmio *m, struct xcv_vdrv *d)
         r = set_status(m, s |= XCV_VIRTIO_STATUS_FEATURES_OK);
         if (r != XCV_OK)
             return r;
-        uint32_t got;
+        uint32_t got = 0;
         r = read_status(m, &got);
         if (r != XCV_OK)
             return r;
@@ -410,7 +410,7 @@ static int mmio_open(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_confi
     int r = open_locked(m, d);
     if (r != XCV_OK) {
         /* Tell the device we gave up (3.1.1 step 8), then take every buffer back. */
-        uint32_t cur;
+        uint32_t cur = 0;
         if (r != XCV_ETIMEDOUT && m->broken == 0 && read_status(m, &cur) == XCV_OK)
             wr32(m, XCV_MMIO_STATUS,
                  (cur | XCV_VIRTIO_STATUS_FAILED) & ~(uint32_t)XCV_VIRTIO_STATUS_NEEDS_RESET);
