@@ -73,10 +73,10 @@ struct xcv_vdev_queue {
 
 /** @brief Device registration. Read during xcv_vdev_register() only. */
 struct xcv_vdev_config {
-    uint32_t device_id;  /**< virtio device id (1 net, 2 blk, 3 console, 4 rng, ...). */
-    uint32_t vendor_id;  /**< Vendor id reported in DEVICE_INFO. */
-    uint64_t features;   /**< Offered features; VERSION_1 is always added. */
-    void *config;        /**< Device config space (caller-owned, model-written), or NULL. */
+    uint32_t device_id;   /**< virtio device id (1 net, 2 blk, 3 console, 4 rng, ...). */
+    uint32_t vendor_id;   /**< Vendor id reported in DEVICE_INFO. */
+    uint64_t features;    /**< Offered features; VERSION_1 is always added. */
+    void *config;         /**< Device config space (caller-owned, model-written), or NULL. */
     uint32_t config_size; /**< Bytes of @c config. */
     /**
      * The driver-writable part of the config space: [config_wr_off, config_wr_off +
@@ -84,27 +84,27 @@ struct xcv_vdev_config {
      * the driver) and changes nothing. Both 0: the config space is read-only.
      */
     uint32_t config_wr_off;
-    uint32_t config_wr_len; /**< Length of the driver-writable part (see config_wr_off). */
-    struct xcv_vdev_queue *queues; /**< Caller storage for @c num_queues queues. */
-    uint16_t num_queues; /**< Number of queues (1..32). */
-    uint16_t max_chain;  /**< Longest chain accepted on any queue; 0 = queue size. */
+    uint32_t config_wr_len;         /**< Length of the driver-writable part (see config_wr_off). */
+    struct xcv_vdev_queue *queues;  /**< Caller storage for @c num_queues queues. */
+    uint16_t num_queues;            /**< Number of queues (1..32). */
+    uint16_t max_chain;             /**< Longest chain accepted on any queue; 0 = queue size. */
     const struct xcv_vdev_ops *ops; /**< Callbacks (required). */
-    void *ctx;           /**< Passed to every callback. */
+    void *ctx;                      /**< Passed to every callback. */
 };
 
 /** @brief A device as served on a channel or a host transport. Caller-allocated; fields are
  * private. */
 struct xcv_vdev {
-    struct xcv_channel *ch;         /**< @private NULL when detached (host transport) */
-    const struct xcv_port *host;    /**< @private host transport's port, when attached */
-    struct xcv_vdev_config cfg;     /**< @private */
-    struct xcv_port qport;          /**< @private port handed to the queues */
-    uint64_t driver_features;       /**< @private */
-    uint32_t generation;            /**< @private config generation */
-    uint32_t pending_used;          /**< @private EVENT_USED not yet sent (bit per queue) */
-    uint16_t dev_num;               /**< @private */
-    uint8_t status;                 /**< @private */
-    bool config_event_pending;      /**< @private */
+    struct xcv_channel *ch;      /**< @private NULL when detached (host transport) */
+    const struct xcv_port *host; /**< @private host transport's port, when attached */
+    struct xcv_vdev_config cfg;  /**< @private */
+    struct xcv_port qport;       /**< @private port handed to the queues */
+    uint64_t driver_features;    /**< @private */
+    uint32_t generation;         /**< @private config generation */
+    uint32_t pending_used;       /**< @private EVENT_USED not yet sent (bit per queue) */
+    uint16_t dev_num;            /**< @private */
+    uint8_t status;              /**< @private */
+    bool config_event_pending;   /**< @private */
 };
 
 /**

@@ -36,10 +36,9 @@ extern "C" {
 /** @name Reserved (transport and ring) feature bits (virtio 1.2, section 6)
  *  @{ */
 #define XCV_VIRTIO_F_INDIRECT_DESC 28u   /**< Indirect descriptor tables. */
-#define XCV_VIRTIO_F_EVENT_IDX 29u       /**< used_event / avail_event notification suppression. */
+#define XCV_VIRTIO_F_EVENT_IDX 29u       /**< used_event / avail_event suppression. */
 #define XCV_VIRTIO_F_VERSION_1 32u       /**< Compliance with virtio 1.x. */
-#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device memory access goes through a platform IOMMU.  \
-                                          */
+#define XCV_VIRTIO_F_ACCESS_PLATFORM 33u /**< Device access goes through a platform IOMMU. */
 #define XCV_VIRTIO_F_RING_PACKED 34u     /**< Packed virtqueue layout. */
 #define XCV_VIRTIO_F_IN_ORDER 35u        /**< Buffers are used in the order made available. */
 /** @} */

@@ -69,41 +69,41 @@ struct xcv_vq_dev_slot {
 
 /** @brief Configuration for xcv_vq_device_init(). Read during init only. */
 struct xcv_vq_device_config {
-    const struct xcv_memmap *mem; /**< Windows the driver's addresses must fall in; outlives q. */
-    uint16_t num;                 /**< Queue size, a power of two (the negotiated size). */
-    uint64_t desc_bus;            /**< Bus address of the descriptor table (from the driver). */
-    uint64_t avail_bus;           /**< Bus address of the available ring (from the driver). */
-    uint64_t used_bus;            /**< Bus address of the used ring (from the driver). */
-    uint64_t features;            /**< Negotiated features: EVENT_IDX, INDIRECT_DESC. */
-    uint16_t max_chain;           /**< Longest chain accepted (1..num); 0 means num. */
+    const struct xcv_memmap *mem;  /**< Windows the driver's addresses must fall in; outlives q. */
+    uint16_t num;                  /**< Queue size, a power of two (the negotiated size). */
+    uint64_t desc_bus;             /**< Bus address of the descriptor table (from the driver). */
+    uint64_t avail_bus;            /**< Bus address of the available ring (from the driver). */
+    uint64_t used_bus;             /**< Bus address of the used ring (from the driver). */
+    uint64_t features;             /**< Negotiated features: EVENT_IDX, INDIRECT_DESC. */
+    uint16_t max_chain;            /**< Longest chain accepted (1..num); 0 means num. */
     struct xcv_vq_dev_slot *slots; /**< Caller storage for @c num slots. */
-    const struct xcv_port *port;  /**< Optional: doorbell, cache maintenance, diagnostics. */
-    uint32_t doorbell;            /**< Doorbell number for notify. */
-    uint16_t queue_index;         /**< The queue's index, for diagnostics. */
+    const struct xcv_port *port;   /**< Optional: doorbell, cache maintenance, diagnostics. */
+    uint32_t doorbell;             /**< Doorbell number for notify. */
+    uint16_t queue_index;          /**< The queue's index, for diagnostics. */
 };
 
 /** @brief A device-role split virtqueue. Caller-allocated; fields are private. */
 struct xcv_vq_device {
-    const uint8_t *desc;         /**< @private */
-    const uint8_t *avail;        /**< @private */
-    uint8_t *used;               /**< @private */
-    const struct xcv_memmap *mem; /**< @private */
+    const uint8_t *desc;           /**< @private */
+    const uint8_t *avail;          /**< @private */
+    uint8_t *used;                 /**< @private */
+    const struct xcv_memmap *mem;  /**< @private */
     struct xcv_vq_dev_slot *slots; /**< @private */
-    const struct xcv_port *port; /**< @private */
-    uint32_t doorbell;           /**< @private */
-    int broken;                  /**< @private sticky reason */
-    uint16_t num;                /**< @private */
-    uint16_t mask;               /**< @private */
-    uint16_t max_chain;          /**< @private */
-    uint16_t last_avail;         /**< @private next avail entry to pop */
-    uint16_t avail_seen;         /**< @private last validated avail index */
-    uint16_t used_idx;           /**< @private next used entry to fill */
-    uint16_t used_pub;           /**< @private used index at last publish */
-    uint16_t signalled;          /**< @private used index at last notify decision */
-    uint16_t in_flight;          /**< @private chains popped and not pushed */
-    uint16_t queue_index;        /**< @private */
-    bool event_idx;              /**< @private */
-    bool indirect;               /**< @private */
+    const struct xcv_port *port;   /**< @private */
+    uint32_t doorbell;             /**< @private */
+    int broken;                    /**< @private sticky reason */
+    uint16_t num;                  /**< @private */
+    uint16_t mask;                 /**< @private */
+    uint16_t max_chain;            /**< @private */
+    uint16_t last_avail;           /**< @private next avail entry to pop */
+    uint16_t avail_seen;           /**< @private last validated avail index */
+    uint16_t used_idx;             /**< @private next used entry to fill */
+    uint16_t used_pub;             /**< @private used index at last publish */
+    uint16_t signalled;            /**< @private used index at last notify decision */
+    uint16_t in_flight;            /**< @private chains popped and not pushed */
+    uint16_t queue_index;          /**< @private */
+    bool event_idx;                /**< @private */
+    bool indirect;                 /**< @private */
 };
 
 /**

@@ -76,8 +76,7 @@ int xcv_vdev_register(struct xcv_channel *ch, struct xcv_vdev *dev,
     if (dev == NULL || cfg == NULL || (ch != NULL && ch->role != XCV_ROLE_DEVICE) ||
         cfg->ops == NULL || cfg->ops->notify == NULL || cfg->ops->reset == NULL ||
         cfg->queues == NULL || cfg->num_queues == 0u || cfg->num_queues > XCV_VDEV_MAX_QUEUES ||
-        (cfg->config == NULL && cfg->config_size != 0u) ||
-        cfg->config_wr_off > cfg->config_size ||
+        (cfg->config == NULL && cfg->config_size != 0u) || cfg->config_wr_off > cfg->config_size ||
         cfg->config_wr_len > cfg->config_size - cfg->config_wr_off)
         return XCV_EINVAL;
     for (uint16_t i = 0; i < cfg->num_queues; i++) {
@@ -106,8 +105,9 @@ int xcv_vdev_register(struct xcv_channel *ch, struct xcv_vdev *dev,
     dev->cfg = *cfg;
     dev->cfg.features |= XCV_FEATURE(XCV_VIRTIO_F_VERSION_1);
     dev->dev_num = n;
-    dev->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL) ? &vdev_qport_ops_noncoherent
-                                                        : &vdev_qport_ops_coherent;
+    dev->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL)
+                         ? &vdev_qport_ops_noncoherent
+                         : &vdev_qport_ops_coherent;
     dev->qport.ctx = dev;
     for (uint16_t i = 0; i < cfg->num_queues; i++)
         dev->cfg.queues[i].ready = false;
@@ -261,8 +261,7 @@ static int h_set_features(struct xcv_vdev *dev, const struct xcv_msg *m, struct 
     /* The blocks must be inside the message as received. */
     if (num > (uint32_t)(m->size - XCV_MSG_HDR_SIZE - 8u) / 4u || index > 0xffffu)
         return XCV_EINVAL;
-    if (!(dev->status & XCV_VIRTIO_STATUS_DRIVER) ||
-        (dev->status & XCV_VIRTIO_STATUS_FEATURES_OK))
+    if (!(dev->status & XCV_VIRTIO_STATUS_DRIVER) || (dev->status & XCV_VIRTIO_STATUS_FEATURES_OK))
         return XCV_ESTATE;
     for (uint32_t i = 0; i < num; i++) {
         uint32_t blk = index + i;
@@ -341,9 +340,9 @@ static int h_set_config(struct xcv_vdev *dev, const struct xcv_msg *m, struct xc
         size > dev->cfg.config_size - off)
         return XCV_EINVAL;
     /* Only the declared writable part may change; read-only fields stay the model's. */
-    if (size != 0u && (off < dev->cfg.config_wr_off ||
-                       off - dev->cfg.config_wr_off > dev->cfg.config_wr_len ||
-                       size > dev->cfg.config_wr_len - (off - dev->cfg.config_wr_off)))
+    if (size != 0u &&
+        (off < dev->cfg.config_wr_off || off - dev->cfg.config_wr_off > dev->cfg.config_wr_len ||
+         size > dev->cfg.config_wr_len - (off - dev->cfg.config_wr_off)))
         return XCV_EINVAL;
     if (gen != dev->generation)
         return XCV_EAGAIN; /* the driver read stale config: it re-reads and retries */
@@ -511,8 +510,8 @@ void xcv_vdev_dispatch(struct xcv_channel *ch, const struct xcv_msg *m)
     else
         r = dev != NULL ? vdev_request(dev, m, &resp) : XCV_ENODEV;
     if (r != XCV_OK) {
-        xcv_msg_init(&resp, XCV_MSG_TYPE_RESPONSE | XCV_MSG_TYPE_ERROR |
-                                (m->type & XCV_MSG_TYPE_BUS),
+        xcv_msg_init(&resp,
+                     XCV_MSG_TYPE_RESPONSE | XCV_MSG_TYPE_ERROR | (m->type & XCV_MSG_TYPE_BUS),
                      m->id, m->dev_num, 4);
         xcv_pl32_set(&resp, 0, (uint32_t)r);
     }

@@ -59,8 +59,8 @@ int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_confi
     if (q == NULL || cfg == NULL || cfg->ring == NULL || cfg->slots == NULL)
         return XCV_EINVAL;
     const struct xcv_vring_layout *r = cfg->ring;
-    if (!xcv_is_pow2(r->num) || r->num > XCV_VRING_MAX_NUM || r->desc == NULL ||
-        r->avail == NULL || r->used == NULL)
+    if (!xcv_is_pow2(r->num) || r->num > XCV_VRING_MAX_NUM || r->desc == NULL || r->avail == NULL ||
+        r->used == NULL)
         return XCV_EINVAL;
     if ((uint8_t *)r->avail != (uint8_t *)r->desc + XCV_VRING_AVAIL_OFFSET(r->num) ||
         (uint8_t *)r->used < (uint8_t *)r->avail + XCV_VRING_AVAIL_BYTES(r->num))
@@ -129,8 +129,8 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
     if (wlen > UINT32_MAX)
         return XCV_EINVAL;
 
-    bool use_ind = q->indirect && n > 1u && n <= q->ind_max &&
-                   (q->prefer_indirect || n > q->num_free);
+    bool use_ind =
+        q->indirect && n > 1u && n <= q->ind_max && (q->prefer_indirect || n > q->num_free);
     unsigned needed = use_ind ? 1u : n;
     if (needed > q->num_free)
         return XCV_ENOSPC;

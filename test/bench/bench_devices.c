@@ -58,8 +58,8 @@ static uint64_t run(uint32_t type, unsigned total, unsigned segs, int random)
             done++;
             if (issued < total) {
                 unsigned i = (unsigned)(uintptr_t)r->user;
-                uint64_t unit = random ? (rnd = rnd * 1103515245u + 12345u) % cap_units
-                                       : seq++ % cap_units;
+                uint64_t unit =
+                    random ? (rnd = rnd * 1103515245u + 12345u) % cap_units : seq++ % cap_units;
                 if (xcv_blk_drv_submit(&bdrv, r, type, unit * 8u * segs, sg[i], segs) != XCV_OK)
                     abort();
                 issued++;
@@ -81,14 +81,16 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (fx_device_up() != XCV_OK)
         return 1;
-    struct xcv_blk_dev_config cfg = {.capacity = DISK_BYTES / 512u, .ops = &xcv_blk_mem_ops,
-                                     .backend_ctx = &mem, .queue_size = 256};
-    cfg.ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
-                        XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
+    struct xcv_blk_dev_config cfg = {.capacity = DISK_BYTES / 512u,
+                                     .ops = &xcv_blk_mem_ops,
+                                     .backend_ctx = &mem,
+                                     .queue_size = 256};
+    cfg.ring_features =
+        XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
     if (xcv_blk_dev_init(&bdev, &fx.vch, &cfg) != 0 || fx_driver_up(4096) != XCV_OK)
         return 1;
-    struct xcv_blk_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .queue_size = 128,
-                                    .indirect_max = 40};
+    struct xcv_blk_drv_config dc = {
+        .dev_num = 0, .pool = &fx.pool, .queue_size = 128, .indirect_max = 40};
     if (xcv_blk_drv_open(&bdrv, &fx.dch, &dc) != XCV_OK)
         return 1;
 
