@@ -23,6 +23,7 @@
 #define XCV_STATUS_IE (1u << 1) /* sstatus.SIE */
 #define XCV_IRQ_SOFT 1u         /* supervisor software interrupt */
 #define XCV_IRQ_TIMER 5u        /* supervisor timer interrupt */
+#define XCV_IRQ_EXT 9u          /* supervisor external interrupt (PLIC S-mode context) */
 #else
 #define XCV_CSR_STATUS "mstatus"
 #define XCV_CSR_IE "mie"
@@ -30,6 +31,7 @@
 #define XCV_STATUS_IE (1u << 3) /* mstatus.MIE */
 #define XCV_IRQ_SOFT 3u         /* machine software interrupt */
 #define XCV_IRQ_TIMER 7u        /* machine timer interrupt */
+#define XCV_IRQ_EXT 11u         /* machine external interrupt (PLIC M-mode context) */
 #endif
 
 /* Full fence, devices included: every earlier access is ordered before every later one. */
@@ -54,6 +56,10 @@ static inline uint8_t xcv_mmio_read8(uintptr_t a)
 static inline void xcv_mmio_write8(uintptr_t a, uint8_t v)
 {
     *(volatile uint8_t *)a = v;
+}
+static inline uint32_t xcv_mmio_read32(uintptr_t a)
+{
+    return *(volatile uint32_t *)a;
 }
 static inline void xcv_mmio_write32(uintptr_t a, uint32_t v)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Runtime of a compartment image: C entry, traps, 16550 text, the SiFive test device, the
- * timer, software interrupts (doorbells), starting a hart, and memory protection (locked PMP
- * in M-mode, an Sv39 identity map in S-mode).
+ * timer, software interrupts (doorbells), the PLIC (external interrupts), starting a hart, and
+ * memory protection (locked PMP in M-mode, an Sv39 identity map in S-mode).
  */
 #include <stdatomic.h>
 
@@ -17,6 +17,10 @@ static uint32_t entry_hart;
 static _Atomic uint32_t doorbells_pending;
 static _Atomic uint64_t doorbells_received;
 static volatile bool timer_armed;
+
+/* PLIC sources taken by the trap handler and not yet taken by the owner (bit n = source n). */
+static _Atomic uint64_t plic_pending;
+static _Atomic uint64_t plic_claimed;
 
 /* xcv_riscv_probe(): the trap handler skips a faulting access while armed. */
 static volatile bool probe_armed;
@@ -200,6 +204,93 @@ void xcv_riscv_irq_init(void)
     xcv_irq_enable();
 }
 
+/* ---- PLIC ---------------------------------------------------------------------------------- */
+
+#define PLIC_PRIORITY(i) (XCV_RISCV_PLIC_BASE + 4u * (uintptr_t)(i))
+#define PLIC_ENABLE(ctx, i)                                                                        \
+    (XCV_RISCV_PLIC_BASE + 0x2000u + 0x80u * (uintptr_t)(ctx) + 4u * (uintptr_t)((i) / 32u))
+#define PLIC_THRESHOLD(ctx) (XCV_RISCV_PLIC_BASE + 0x200000u + 0x1000u * (uintptr_t)(ctx))
+#define PLIC_CLAIM(ctx) (PLIC_THRESHOLD(ctx) + 4u)
+#define PLIC_SOURCES 1024u /* ids 1..1023 at most */
+
+/* This hart's PLIC context on QEMU virt: two per hart, M-mode first, then S-mode. */
+static uint32_t plic_context(void)
+{
+#ifdef XCV_RISCV_SMODE
+    return 2u * xcv_riscv_hart_id() + 1u;
+#else
+    return 2u * xcv_riscv_hart_id();
+#endif
+}
+
+static void plic_set_enable(uint32_t irq, bool on)
+{
+    uintptr_t a = PLIC_ENABLE(plic_context(), irq);
+    uint32_t bit = 1u << (irq % 32u);
+    uint32_t v = xcv_mmio_read32(a);
+    xcv_mmio_write32(a, on ? (v | bit) : (v & ~bit));
+}
+
+int xcv_riscv_plic_enable(uint32_t irq)
+{
+    if (irq == 0u || irq > XCV_RISCV_PLIC_MAX_IRQ)
+        return -1;
+    uint32_t ctx = plic_context();
+    xcv_mmio_write32(PLIC_PRIORITY(irq), 1u);
+    xcv_mmio_write32(PLIC_THRESHOLD(ctx), 0u);
+    plic_set_enable(irq, true);
+    xcv_fence_all();
+    XCV_CSR_SET(XCV_CSR_IE, 1u << XCV_IRQ_EXT);
+    return 0;
+}
+
+void xcv_riscv_plic_unmask(uint32_t irq)
+{
+    if (irq == 0u || irq > XCV_RISCV_PLIC_MAX_IRQ)
+        return;
+    /* Device acknowledgements before the source can fire again. */
+    xcv_fence_all();
+    plic_set_enable(irq, true);
+    /* Write the threshold again (same value): QEMU's PLIC (7.2) re-evaluates its output only on
+     * a source, priority, threshold or claim/complete event, not on an enable write, so a
+     * source that became pending while masked would otherwise stay undelivered. */
+    uint32_t ctx = plic_context();
+    xcv_mmio_write32(PLIC_THRESHOLD(ctx), xcv_mmio_read32(PLIC_THRESHOLD(ctx)));
+}
+
+uint64_t xcv_riscv_plic_take(void)
+{
+    return atomic_exchange_explicit(&plic_pending, 0u, memory_order_acquire);
+}
+
+uint64_t xcv_riscv_plic_count(void)
+{
+    return atomic_load_explicit(&plic_claimed, memory_order_relaxed);
+}
+
+/* External interrupt: claim every pending source, complete it, mask it, record it. Sources
+ * above XCV_RISCV_PLIC_MAX_IRQ are not the port's: they stay masked. */
+static void plic_trap(void)
+{
+    uint32_t ctx = plic_context();
+    for (unsigned n = 0; n <= XCV_RISCV_PLIC_MAX_IRQ; n++) {
+        uint32_t irq = xcv_mmio_read32(PLIC_CLAIM(ctx));
+        if (irq == 0u)
+            break;
+        /* Complete while the source is still enabled: the PLIC specification lets a PLIC
+         * ignore the completion of a source that is not enabled for the context, which would
+         * leave it claimed. Then mask it: the line stays high until the device is
+         * acknowledged. An id past the PLIC's 1023 sources has no enable bit to touch. */
+        xcv_mmio_write32(PLIC_CLAIM(ctx), irq);
+        if (irq < PLIC_SOURCES)
+            plic_set_enable(irq, false);
+        if (irq <= XCV_RISCV_PLIC_MAX_IRQ) {
+            atomic_fetch_or_explicit(&plic_pending, 1ull << irq, memory_order_relaxed);
+            atomic_fetch_add_explicit(&plic_claimed, 1u, memory_order_relaxed);
+        }
+    }
+}
+
 /* ---- doorbells ------------------------------------------------------------------------------- */
 
 int xcv_riscv_send_ipi(uint32_t hart)
@@ -234,7 +325,8 @@ bool xcv_riscv_wait_doorbell(uint64_t deadline_ns)
     bool rang;
     for (;;) {
         xcv_irq_disable();
-        if (atomic_load_explicit(&doorbells_pending, memory_order_relaxed) != 0u) {
+        if (atomic_load_explicit(&doorbells_pending, memory_order_relaxed) != 0u ||
+            atomic_load_explicit(&plic_pending, memory_order_relaxed) != 0u) {
             rang = true;
             break;
         }
@@ -487,6 +579,8 @@ uintptr_t xcv_riscv_trap(uint64_t cause, uintptr_t epc, uint64_t tval)
         } else if (irq == XCV_IRQ_TIMER) {
             timer_set(UINT64_MAX); /* one shot: the waiter re-arms */
             timer_armed = false;
+        } else if (irq == XCV_IRQ_EXT) {
+            plic_trap();
         } else if (irq < 64u) {
             XCV_CSR_CLEAR(XCV_CSR_IE, 1ull << irq); /* not ours: keep it from firing again */
         }

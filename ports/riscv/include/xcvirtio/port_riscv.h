@@ -17,6 +17,7 @@
  * | timed wait      | CLINT mtimecmp of this hart + WFI    | SBI set_timer (EID 0x54494D45) + WFI|
  * | start a hart    | release from the boot stub (MSIP)    | SBI HSM hart_start (EID 0x48534D)   |
  * | isolation       | locked PMP entries                   | Sv39 identity map                   |
+ * | device IRQs     | PLIC context 2 * hart (M)            | PLIC context 2 * hart + 1 (S)       |
  *
  * Each compartment is its own image. Startup code (start.S) sets the global pointer, gives
  * each hart its own stack, zeroes .bss, installs the trap vector and calls xcv_riscv_main().
@@ -70,6 +71,12 @@ extern "C" {
 #define XCV_RISCV_TEST_BASE 0x00100000u  /**< SiFive test device (exit status). */
 #define XCV_RISCV_TIMEBASE_HZ 10000000u  /**< mtime / `time` frequency (DTB timebase-frequency). */
 #define XCV_RISCV_MAX_HARTS 4u           /**< Harts with a stack and a park slot per image. */
+#define XCV_RISCV_PLIC_BASE 0x0c000000u  /**< PLIC: priorities, pending, enables, contexts. */
+#define XCV_RISCV_PLIC_MAX_IRQ 63u       /**< Highest PLIC source the port handles (1..63). */
+#define XCV_RISCV_VIRTIO_MMIO_BASE 0x10001000u /**< virtio-mmio transport of slot 0. */
+#define XCV_RISCV_VIRTIO_MMIO_STRIDE 0x1000u   /**< Distance between two transports. */
+#define XCV_RISCV_VIRTIO_MMIO_COUNT 8u         /**< virtio-mmio transports (slots 0..7). */
+#define XCV_RISCV_VIRTIO_MMIO_IRQ 1u           /**< PLIC source of slot 0 (slot n: 1 + n). */
 /** @} */
 
 /** @brief The one doorbell number of this port: the peer hart's software interrupt. */
@@ -155,10 +162,41 @@ int xcv_riscv_send_ipi(uint32_t hart);
 uint32_t xcv_riscv_doorbells_take(void);
 
 /**
- * @brief Sleep in WFI until a doorbell is pending or @p deadline_ns passes. Does not consume
- * the doorbells. @return true when a doorbell is pending, false at the deadline.
+ * @brief Sleep in WFI until a doorbell (or a PLIC source enabled with xcv_riscv_plic_enable())
+ * is pending or @p deadline_ns passes. Consumes neither.
+ * @return true when a doorbell or PLIC source is pending, false at the deadline.
  */
 bool xcv_riscv_wait_doorbell(uint64_t deadline_ns);
+
+/**
+ * @brief Route PLIC source @p irq (1..::XCV_RISCV_PLIC_MAX_IRQ) to this hart: priority 1, the
+ * source's enable bit in this hart's PLIC context (M-mode: context 2 * hart, the hart's M-mode
+ * context on QEMU virt; S-mode: 2 * hart + 1, its S-mode context), the context's threshold 0,
+ * and the external interrupt in mie (MEIE) or sie (SEIE). Call after xcv_riscv_irq_init().
+ *
+ * The trap handler claims the source, completes it (while it is still enabled: a PLIC may
+ * ignore the completion of a disabled source), masks it (clears its enable bit: a
+ * level-triggered source stays asserted until the device is acknowledged) and records it for
+ * xcv_riscv_plic_take(). The owner acknowledges the device, then calls
+ * xcv_riscv_plic_unmask(). xcv_riscv_wait_doorbell() also wakes for a recorded source.
+ * @return 0, or -1 for a source out of range.
+ */
+int xcv_riscv_plic_enable(uint32_t irq);
+
+/**
+ * @brief Set the enable bit of PLIC source @p irq again after its device was acknowledged,
+ * then write this context's threshold again (same value): QEMU's PLIC re-evaluates its output
+ * on that write but not on an enable write, and a source that became pending while masked
+ * would otherwise not be delivered.
+ */
+void xcv_riscv_plic_unmask(uint32_t irq);
+
+/** @brief Take and clear the mask of PLIC sources taken (bit n = source n) since the last call.
+ */
+uint64_t xcv_riscv_plic_take(void);
+
+/** @brief PLIC interrupts claimed by this hart so far (statistics). */
+uint64_t xcv_riscv_plic_count(void);
 
 /** @brief Doorbells received by this hart so far (statistics). */
 uint64_t xcv_riscv_doorbell_count(void);
