@@ -9,7 +9,7 @@ PACKAGES=(
     doxygen cppcheck clang clang-tidy clang-format libclang-rt-14-dev
     gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu picolibc-aarch64-linux-gnu
     gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf picolibc-riscv64-unknown-elf
-    qemu-system-arm qemu-system-misc
+    qemu-system-arm qemu-system-misc linux-source-6.1
 )
 
 missing=()

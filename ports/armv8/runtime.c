@@ -200,6 +200,22 @@ int xcv_armv8_mmu_init(const struct xcv_armv8_region *shared, unsigned n_shared)
     return 0;
 }
 
+int xcv_armv8_mmu_map_shared(uint64_t base, uint64_t size)
+{
+    const uint64_t shm =
+        DESC_BLOCK | DESC_ATTR(ATTR_NORMAL) | DESC_SH_INNER | DESC_AF | DESC_PXN | DESC_UXN;
+    uint64_t b = base & ~(BLOCK_SIZE - 1u);
+    uint64_t e = base + size;
+    if (size == 0u || e < base || e > 2u * GIB)
+        return -1;
+    e = (e + BLOCK_SIZE - 1u) & ~(BLOCK_SIZE - 1u);
+    if (map_range(b, e - b, shm) != 0)
+        return -1;
+    /* Invalid -> valid entries: make them visible to the walker, drop any cached fault. */
+    __asm__ volatile("dsb ishst\n\ttlbi vmalle1\n\tdsb ish\n\tisb" : : : "memory");
+    return 0;
+}
+
 /* ---- PSCI ----------------------------------------------------------------------------------- */
 
 #define PSCI_CPU_ON_64 0xc4000003ull

@@ -4,6 +4,17 @@
 
 #include "demo.h"
 #include "xcvirtio/error.h"
+#include "xcvirtio/window.h"
+
+struct demo_config demo_cfg = {
+    .shared_base = DEMO_SHARED_BASE,
+    .shared_size = DEMO_SHARED_SIZE,
+    .window_base = DEMO_WINDOW_BASE,
+    .window_size = DEMO_WINDOW_SIZE,
+    .mailbox = DEMO_MAILBOX,
+    .doorbell_to_device = DEMO_DOORBELL_TO_DEVICE,
+    .doorbell_to_driver = DEMO_DOORBELL_TO_DRIVER,
+};
 
 static const char *demo_tag = "?";
 static struct demo_port *demo_active; /* the port of this image, once initialised */
@@ -43,12 +54,29 @@ void demo_say(const char *text, int64_t value)
 int demo_platform_init(bool device_side, const char *tag)
 {
     demo_tag = tag;
-    if (demo_hw_init(device_side) != 0) {
-        demo_say("platform init failed", -1);
-        return -1;
+    int r = demo_hw_init(device_side);
+    if (r != 0) {
+        demo_say("platform init failed", r);
+        return r == DEMO_ERR_CONFIG ? DEMO_ERR_CONFIG : -1;
     }
     return 0;
 }
+
+#ifndef DEMO_USE_DTB
+int demo_channel_config(struct xcv_channel_config *cfg, bool device_side,
+                        const struct xcv_port *port)
+{
+    *cfg = (struct xcv_channel_config){
+        .role = device_side ? XCV_ROLE_DEVICE : XCV_ROLE_DRIVER,
+        .port = port,
+        .doorbell = device_side ? demo_cfg.doorbell_to_driver : demo_cfg.doorbell_to_device,
+        .timeout_ns = DEMO_CHANNEL_TIMEOUT_NS,
+        .queue_area_size = device_side ? DEMO_QUEUE_AREA_SIZE : 0u,
+    };
+    return xcv_window_init(&cfg->window, (void *)(uintptr_t)demo_cfg.window_base,
+                           demo_cfg.window_base, demo_cfg.window_size);
+}
+#endif
 
 /* ---- the recording port ---------------------------------------------------------------------- */
 

@@ -17,6 +17,9 @@
  *                (DEMO_DOORBELL_TO_DEVICE, DEMO_DOORBELL_TO_DRIVER)
  *   demo_port.c  the demo_hw_* hooks, and its entry point calling demo_main()
  *
+ * Images built with DEMO_USE_DTB also compile demo_dtb.c: the port's demo_hw_init() hands it
+ * the compartment's device tree, and the channel (window, doorbells, role) comes from there.
+ *
  * Only what is truly platform-specific lives there: memory protection, interrupt controller,
  * how the second CPU is started, the console. Doorbells, clock and sleeping come through the
  * port's xcv_port.
@@ -29,11 +32,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xcvirtio/channel.h"
 #include "xcvirtio/port.h"
+#ifdef DEMO_USE_DTB
+#include "xcvirtio/fdt.h"
+#endif
 
 #include "demo_port.h"
 
-/** The compartments' configuration (a device tree would carry the same values). */
+/*
+ * The compartments' configuration. Images built with DEMO_USE_DTB take the channel part
+ * (window, doorbells, ring geometry, timeout) from the channel node of their own device tree
+ * (demo_dtb.c, through the xcvirtio,channel binding); the others, and ports without a device
+ * tree, use the values of demo_port.h. The shared region and the mailbox are always those of
+ * demo_port.h (test plumbing, not part of the channel).
+ */
 struct demo_config {
     uint64_t shared_base; /* mapped by both images */
     uint64_t shared_size;
@@ -44,15 +57,13 @@ struct demo_config {
     uint32_t doorbell_to_driver; /* doorbell number the device rings */
 };
 
-static const struct demo_config demo_cfg = {
-    .shared_base = DEMO_SHARED_BASE,
-    .shared_size = DEMO_SHARED_SIZE,
-    .window_base = DEMO_WINDOW_BASE,
-    .window_size = DEMO_WINDOW_SIZE,
-    .mailbox = DEMO_MAILBOX,
-    .doorbell_to_device = DEMO_DOORBELL_TO_DEVICE,
-    .doorbell_to_driver = DEMO_DOORBELL_TO_DRIVER,
-};
+/* Filled with the demo_port.h values; demo_dtb_load() overwrites the channel part. */
+extern struct demo_config demo_cfg;
+
+/* Exit status of a device compartment whose configuration was refused (bad device tree). */
+#define DEMO_EXIT_BAD_CONFIG 10
+/* demo_hw_init() result for a refused configuration (the other failures are -1). */
+#define DEMO_ERR_CONFIG (-2)
 
 #define DEMO_MAGIC 0x58435644u /* driver is up */
 
@@ -127,8 +138,24 @@ struct demo_port {
     int logged_err[DEMO_LOG_KEEP];
 };
 
-/* Set the log tag, then demo_hw_init(). */
+/* Set the log tag, then demo_hw_init(); returns its result (0, -1 or DEMO_ERR_CONFIG). */
 int demo_platform_init(bool device_side, const char *tag);
+/* The channel configuration of this compartment (role by @device_side) for @port: from the
+ * device tree in DEMO_USE_DTB images, else from demo_cfg. XCV_OK or an XCV_E* code. */
+int demo_channel_config(struct xcv_channel_config *cfg, bool device_side,
+                        const struct xcv_port *port);
+
+#ifdef DEMO_USE_DTB
+/*
+ * Parse the blob at @dtb (@size bytes readable) with the xcvirtio,channel binding: check it
+ * whole, find the channel node of this compartment's role, validate it, and copy its window
+ * and doorbells into demo_cfg. The port's demo_hw_init() calls it with the MMU on and checks
+ * the window against its memory map before mapping it. XCV_OK or XCV_EINVAL (with a message).
+ */
+int demo_dtb_load(const void *dtb, size_t size, bool device_side);
+/* The channel node demo_dtb_load() took (its devices: device@N children), or NULL. */
+const struct xcv_fdt_channel *demo_dtb_channel(void);
+#endif
 /* Fill @p and make it the port the helpers below use. */
 void demo_port_init(struct demo_port *p, bool device_side, bool noncoherent, const char *tag);
 /* Whether @err was logged through the port. */

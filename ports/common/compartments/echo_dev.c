@@ -97,15 +97,8 @@ static const struct xcv_vdev_ops echo_ops = {.notify = echo_notify, .reset = ech
 
 static int channel_up(void)
 {
-    struct xcv_channel_config cfg = {
-        .role = XCV_ROLE_DEVICE,
-        .port = &dp.port,
-        .doorbell = demo_cfg.doorbell_to_driver,
-        .timeout_ns = DEMO_CHANNEL_TIMEOUT_NS,
-        .queue_area_size = DEMO_QUEUE_AREA_SIZE,
-    };
-    int r = xcv_window_init(&cfg.window, (void *)(uintptr_t)demo_cfg.window_base,
-                            demo_cfg.window_base, demo_cfg.window_size);
+    struct xcv_channel_config cfg;
+    int r = demo_channel_config(&cfg, true, &dp.port);
     if (r == XCV_OK)
         r = xcv_channel_init(&ch, &cfg);
     if (r != XCV_OK)
@@ -132,8 +125,9 @@ static bool logged(int err)
 int demo_main(uint64_t boot_arg)
 {
     (void)boot_arg;
-    if (demo_platform_init(true, "dev") != 0)
-        return 2;
+    int pr = demo_platform_init(true, "dev");
+    if (pr != 0)
+        return pr == DEMO_ERR_CONFIG ? DEMO_EXIT_BAD_CONFIG : 2;
     demo_port_init(&dp, true, !DEMO_COHERENT_WINDOW, "dev");
     const struct xcv_port *port = &dp.port;
     int r = channel_up();

@@ -311,14 +311,7 @@ int demo_main(uint64_t boot_arg)
     demo_port_init(&dp, false, !DEMO_COHERENT_WINDOW, "drv");
     atomic_store_explicit(&demo_mailbox()->drv_magic, DEMO_MAGIC, memory_order_release);
 
-    ch_cfg = (struct xcv_channel_config){
-        .role = XCV_ROLE_DRIVER,
-        .port = &dp.port,
-        .doorbell = demo_cfg.doorbell_to_device,
-        .timeout_ns = DEMO_CHANNEL_TIMEOUT_NS,
-    };
-    int r = xcv_window_init(&ch_cfg.window, (void *)(uintptr_t)demo_cfg.window_base,
-                            demo_cfg.window_base, demo_cfg.window_size);
+    int r = demo_channel_config(&ch_cfg, false, &dp.port);
     if (r == XCV_OK)
         r = xcv_channel_connect(&ch, &ch_cfg);
     if (r != XCV_OK)
@@ -329,9 +322,12 @@ int demo_main(uint64_t boot_arg)
     uint32_t nbufs = pa != NULL ? XCV_POOL_COUNT(pa->size, DEMO_BUF_SIZE) : 0u;
     if (nbufs == 0u)
         fail(-4, XCV_ENODEV);
-    if (nbufs > DEMO_MAX_BUFS)
+    struct xcv_window pool_area = *pa;
+    if (nbufs > DEMO_MAX_BUFS) { /* a large window: use the first DEMO_MAX_BUFS buffers */
         nbufs = DEMO_MAX_BUFS;
-    if ((r = xcv_pool_init(&pool, pa, DEMO_BUF_SIZE, free_list, nbufs)) != XCV_OK)
+        pool_area.size = (uint64_t)nbufs * DEMO_BUF_SIZE;
+    }
+    if ((r = xcv_pool_init(&pool, &pool_area, DEMO_BUF_SIZE, free_list, nbufs)) != XCV_OK)
         fail(-5, r);
     run();
     xcv_channel_detach(&ch);

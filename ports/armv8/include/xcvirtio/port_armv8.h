@@ -68,6 +68,17 @@ int xcv_armv8_mmu_init(const struct xcv_armv8_region *shared, unsigned n_shared)
  */
 int xcv_armv8_mmu_map_device(uint64_t base, uint64_t size);
 
+/**
+ * @brief Add a shared memory range to the identity map as Normal write-back cacheable, inner
+ * shareable, execute-never, with the MMU already on (for a window whose address comes from
+ * the device tree, read after xcv_armv8_mmu_init()). The range is widened to whole 2 MiB
+ * blocks; the caller checks beforehand that it may map those blocks.
+ * @param base Physical base (any alignment).
+ * @param size Bytes (non-zero).
+ * @return 0, or -1 for an empty range, one that wraps or one that reaches above 2 GiB.
+ */
+int xcv_armv8_mmu_map_shared(uint64_t base, uint64_t size);
+
 /** @brief Write one character to the PL011 (busy-waits while its FIFO is full). */
 void xcv_armv8_putc(char c);
 /** @brief Write a NUL-terminated string. */

@@ -1,0 +1,26 @@
+# Runs the command after "--" and passes when it exits with EXPECT_EXIT and its output matches
+# EXPECT_TEXT (a regular expression): for tests whose image must refuse its input with a given
+# status. Usage: cmake -DEXPECT_EXIT=<n> -DEXPECT_TEXT=<regex> -P expect_exit.cmake -- <cmd>...
+set(_cmd)
+set(_after FALSE)
+math(EXPR _last "${CMAKE_ARGC} - 1")
+foreach(_i RANGE ${_last})
+  if(_after)
+    list(APPEND _cmd "${CMAKE_ARGV${_i}}")
+  elseif(CMAKE_ARGV${_i} STREQUAL "--")
+    set(_after TRUE)
+  endif()
+endforeach()
+if(NOT _cmd OR NOT DEFINED EXPECT_EXIT)
+  message(FATAL_ERROR "usage: cmake -DEXPECT_EXIT=<n> -DEXPECT_TEXT=<re> -P expect_exit.cmake -- cmd")
+endif()
+execute_process(COMMAND ${_cmd} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out
+                TIMEOUT 25)
+message("${_out}")
+if(NOT _rc STREQUAL "${EXPECT_EXIT}")
+  message(FATAL_ERROR "exit status ${_rc}, expected ${EXPECT_EXIT}")
+endif()
+if(DEFINED EXPECT_TEXT AND NOT _out MATCHES "${EXPECT_TEXT}")
+  message(FATAL_ERROR "output lacks \"${EXPECT_TEXT}\"")
+endif()
+message("exit status ${_rc} and message as expected")
