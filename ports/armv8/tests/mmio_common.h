@@ -20,6 +20,17 @@
 #error "MMIO_EXPECT_VERSION must be 1 or 2"
 #endif
 
+/* What the shared test bodies (ports/common/mmio) need from this port. */
+#define MMIO_MAIN xcv_armv8_main
+static inline uint64_t mmio_now_ns(void)
+{
+    return xcv_armv8_now_ns();
+}
+static inline void mmio_puts(const char *s)
+{
+    xcv_armv8_puts(s);
+}
+
 /* Bound on every wait of the tests (the transport's timeout). */
 #define MMIO_TEST_TIMEOUT_NS 2000000000u
 

@@ -2,6 +2,7 @@
 # the library's virtio-mmio transport, each in legacy (version 1, QEMU's default) and modern
 # (version 2, -global virtio-mmio.force-legacy=false) mode. Included by ports/armv8/CMakeLists.txt.
 set(_mmio_common ${_t}/mmio_common.c)
+set(_mmio_src ${PROJECT_SOURCE_DIR}/ports/common/mmio) # test bodies shared by the ports
 find_package(Python3 COMPONENTS Interpreter)
 
 foreach(_mode legacy modern)
@@ -12,14 +13,14 @@ foreach(_mode legacy modern)
     set(_ver 1)
     set(_qemu "")
   endif()
-  xcv_armv8_image(armv8_mmio_rng_${_mode} ${_dev_ram} SOURCES ${_t}/mmio_rng.c ${_mmio_common}
+  xcv_armv8_image(armv8_mmio_rng_${_mode} ${_dev_ram} SOURCES ${_mmio_src}/mmio_rng.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver})
   xcv_armv8_image(armv8_mmio_rng_irq_${_mode} ${_dev_ram}
-                  SOURCES ${_t}/mmio_rng.c ${_mmio_common}
+                  SOURCES ${_mmio_src}/mmio_rng.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver} MMIO_USE_IRQ=1)
-  xcv_armv8_image(armv8_mmio_blk_${_mode} ${_dev_ram} SOURCES ${_t}/mmio_blk.c ${_mmio_common}
+  xcv_armv8_image(armv8_mmio_blk_${_mode} ${_dev_ram} SOURCES ${_mmio_src}/mmio_blk.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver})
-  xcv_armv8_image(armv8_mmio_net_${_mode} ${_dev_ram} SOURCES ${_t}/mmio_net.c ${_mmio_common}
+  xcv_armv8_image(armv8_mmio_net_${_mode} ${_dev_ram} SOURCES ${_mmio_src}/mmio_net.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver})
 
   if(NOT COMMAND xcv_armv8_test)
@@ -42,7 +43,7 @@ foreach(_mode legacy modern)
     continue()
   endif()
   set(_disk ${CMAKE_CURRENT_BINARY_DIR}/mmio_blk_${_mode}.img)
-  set(_tool ${Python3_EXECUTABLE} ${_t}/mmio_disk.py)
+  set(_tool ${Python3_EXECUTABLE} ${_mmio_src}/mmio_disk.py)
   add_test(NAME armv8_mmio_blk_${_mode}_disk COMMAND ${_tool} make ${_disk})
   add_test(NAME armv8_mmio_blk_${_mode}_check COMMAND ${_tool} check ${_disk})
   xcv_armv8_test(armv8_mmio_blk_${_mode} armv8_mmio_blk_${_mode}

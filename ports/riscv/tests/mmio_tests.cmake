@@ -6,7 +6,8 @@
 # The disk image of the blk test is made and checked by the host-side helper of the ARMv8
 # tests (same disk layout).
 set(_mmio_common ${_t}/mmio_common.c)
-set(_mmio_disk_py ${PROJECT_SOURCE_DIR}/ports/armv8/tests/mmio_disk.py)
+set(_mmio_src ${PROJECT_SOURCE_DIR}/ports/common/mmio) # test bodies shared by the ports
+set(_mmio_disk_py ${_mmio_src}/mmio_disk.py)
 find_package(Python3 COMPONENTS Interpreter)
 
 foreach(_mode legacy modern)
@@ -18,17 +19,17 @@ foreach(_mode legacy modern)
     set(_qemu "")
   endif()
   set(_p riscv_mmio)
-  xcv_riscv_image(${_p}_rng_${_mode} ${_m_dev} SOURCES ${_t}/mmio_rng.c ${_mmio_common}
+  xcv_riscv_image(${_p}_rng_${_mode} ${_m_dev} SOURCES ${_mmio_src}/mmio_rng.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver})
-  xcv_riscv_image(${_p}_rng_irq_${_mode} ${_m_dev} SOURCES ${_t}/mmio_rng.c ${_mmio_common}
+  xcv_riscv_image(${_p}_rng_irq_${_mode} ${_m_dev} SOURCES ${_mmio_src}/mmio_rng.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver} MMIO_USE_IRQ=1)
   # S-mode under OpenSBI: the same rng test, interrupt-driven through the hart's S context.
   xcv_riscv_image(${_p}_rng_irq_smode_${_mode} ${_s_dev}
-                  SOURCES ${_t}/mmio_rng.c ${_mmio_common}
+                  SOURCES ${_mmio_src}/mmio_rng.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver} MMIO_USE_IRQ=1)
-  xcv_riscv_image(${_p}_blk_${_mode} ${_m_dev} SOURCES ${_t}/mmio_blk.c ${_mmio_common}
+  xcv_riscv_image(${_p}_blk_${_mode} ${_m_dev} SOURCES ${_mmio_src}/mmio_blk.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver})
-  xcv_riscv_image(${_p}_net_${_mode} ${_m_dev} SOURCES ${_t}/mmio_net.c ${_mmio_common}
+  xcv_riscv_image(${_p}_net_${_mode} ${_m_dev} SOURCES ${_mmio_src}/mmio_net.c ${_mmio_common}
                   DEFINES MMIO_EXPECT_VERSION=${_ver})
 
   if(NOT COMMAND xcv_riscv_test)

@@ -175,9 +175,9 @@ static int arp_exchange(const uint8_t mac[6], uint32_t hdr)
     bool sent = false;
     bool replied = false;
     unsigned frames = 0;
-    uint64_t deadline = xcv_armv8_now_ns() + MMIO_TEST_TIMEOUT_NS;
+    uint64_t deadline = mmio_now_ns() + MMIO_TEST_TIMEOUT_NS;
     while (!(sent && replied)) {
-        if (xcv_armv8_now_ns() > deadline) {
+        if (mmio_now_ns() > deadline) {
             mmio_say("FAIL: timeout; sent", sent);
             mmio_say("  frames received", frames);
             return 1;
@@ -212,7 +212,7 @@ static int arp_exchange(const uint8_t mac[6], uint32_t hdr)
     return 0;
 }
 
-int xcv_armv8_main(uint64_t boot_arg)
+int MMIO_MAIN(uint64_t boot_arg)
 {
     (void)boot_arg;
     if (mmio_platform_init("mmio-net") != 0)
@@ -254,6 +254,6 @@ int xcv_armv8_main(uint64_t boot_arg)
         mmio_check("status 0 after reset", xcv_vdrv_get_status(&net), 0))
         return 10;
     mmio_say("config interrupts", config_events);
-    xcv_armv8_puts("mmio-net: PASS\n");
+    mmio_puts("mmio-net: PASS\n");
     return 0;
 }

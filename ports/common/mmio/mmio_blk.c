@@ -71,7 +71,7 @@ static int check_sector(const uint8_t *p, uint32_t s, bool written)
 /* Take one completed request, polling the transport; bounded by the test timeout. */
 static int wait_complete(struct xcv_blk_req **done)
 {
-    uint64_t deadline = xcv_armv8_now_ns() + MMIO_TEST_TIMEOUT_NS;
+    uint64_t deadline = mmio_now_ns() + MMIO_TEST_TIMEOUT_NS;
     for (;;) {
         int r = xcv_blk_drv_complete(&blk, done);
         if (r != XCV_EAGAIN)
@@ -79,7 +79,7 @@ static int wait_complete(struct xcv_blk_req **done)
         r = xcv_vdrv_poll(&blk.vdrv, 16);
         if (r < 0)
             return r;
-        if (xcv_armv8_now_ns() > deadline)
+        if (mmio_now_ns() > deadline)
             return XCV_ETIMEDOUT;
     }
 }
@@ -167,7 +167,7 @@ static int batch_reads(bool indirect)
     return bad;
 }
 
-int xcv_armv8_main(uint64_t boot_arg)
+int MMIO_MAIN(uint64_t boot_arg)
 {
     (void)boot_arg;
     if (mmio_platform_init("mmio-blk") != 0)
@@ -206,10 +206,10 @@ int xcv_armv8_main(uint64_t boot_arg)
             return 7 + mmio_check("GET_ID string byte", idreq.id[i], want);
     }
 
-    uint64_t t0 = xcv_armv8_now_ns();
+    uint64_t t0 = mmio_now_ns();
     if (read_whole_disk() != 0)
         return 8;
-    mmio_say("whole disk read and checked, us", (int64_t)((xcv_armv8_now_ns() - t0) / 1000u));
+    mmio_say("whole disk read and checked, us", (int64_t)((mmio_now_ns() - t0) / 1000u));
     if (write_and_read_back() != 0)
         return 9;
     if (f & XCV_FEATURE(XCV_VIRTIO_BLK_F_FLUSH)) {
@@ -229,6 +229,6 @@ int xcv_armv8_main(uint64_t boot_arg)
         mmio_check("pool buffers all returned", (int)xcv_pool_available(&pool), (int)POOL_N) ||
         mmio_check("transport healthy", xcv_mmio_broken(&mmio), 0))
         return 12;
-    xcv_armv8_puts("mmio-blk: PASS\n");
+    mmio_puts("mmio-blk: PASS\n");
     return 0;
 }
