@@ -384,20 +384,8 @@ static int mmio_open(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_confi
         return XCV_EINVAL;
     if (m->vdrv != NULL && m->vdrv->open)
         return XCV_ESTATE; /* one open device object per transport */
-    /* A reopen keeps the queues' places in the DMA area; a new object starts from zero. */
-    if (m->vdrv != d) {
-        xcv_memset(d, 0, sizeof(*d));
-        for (uint16_t i = 0; i < cfg->num_queues; i++) {
-            cfg->queues[i].placed_size = 0;
-            cfg->queues[i].ready = false;
-        }
-    }
-    d->tops = &mmio_tops;
-    d->tctx = m;
-    d->port = m->port;
-    d->timeout_ns = m->timeout_ns;
+    xcv_vdrv_bind(d, cfg, m->vdrv != d, &mmio_tops, m, m->port, m->timeout_ns);
     d->ch = NULL;
-    d->cfg = *cfg;
     d->device_id = m->device_id;
     d->config_size = XCV_MMIO_CONFIG_MAX;
     d->max_queues = 0; /* not discoverable: QueueNumMax says per queue */

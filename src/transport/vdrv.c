@@ -362,20 +362,8 @@ static int chan_open(void *tctx, struct xcv_vdrv *d, const struct xcv_vdrv_confi
         return XCV_ESTATE;
     if (ch->vdrvs[cfg->dev_num] == d && d->open)
         return XCV_ESTATE;
-    /* A reopen keeps the queues' placement in the window; a new object starts from zero. */
-    if (ch->vdrvs[cfg->dev_num] != d) {
-        xcv_memset(d, 0, sizeof(*d));
-        for (uint16_t i = 0; i < cfg->num_queues; i++) {
-            cfg->queues[i].placed_size = 0;
-            cfg->queues[i].ready = false;
-        }
-    }
-    d->tops = &chan_tops;
-    d->tctx = ch;
-    d->port = ch->port;
-    d->timeout_ns = ch->timeout_ns;
+    xcv_vdrv_bind(d, cfg, ch->vdrvs[cfg->dev_num] != d, &chan_tops, ch, ch->port, ch->timeout_ns);
     d->ch = ch;
-    d->cfg = *cfg;
     d->qport.ops = (ch->port->ops->cache_clean != NULL || ch->port->ops->cache_invalidate != NULL)
                        ? &vdrv_qport_ops_noncoherent
                        : &vdrv_qport_ops_coherent;
@@ -536,6 +524,24 @@ int xcv_vdrv_open_on(const struct xcv_vdrv_transport *t, struct xcv_vdrv *d,
     if (t == NULL || t->ops == NULL || t->ops->open == NULL)
         return XCV_EINVAL;
     return t->ops->open(t->ctx, d, cfg);
+}
+
+void xcv_vdrv_bind(struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg, bool fresh,
+                   const struct xcv_vdrv_transport_ops *tops, void *tctx,
+                   const struct xcv_port *port, uint64_t timeout_ns)
+{
+    if (fresh) {
+        xcv_memset(d, 0, sizeof(*d));
+        for (uint16_t i = 0; i < cfg->num_queues; i++) {
+            cfg->queues[i].placed_size = 0;
+            cfg->queues[i].ready = false;
+        }
+    }
+    d->tops = tops;
+    d->tctx = tctx;
+    d->port = port;
+    d->timeout_ns = timeout_ns;
+    d->cfg = *cfg;
 }
 
 int xcv_vdrv_open(struct xcv_channel *ch, struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg)
