@@ -105,6 +105,8 @@ struct xcv_channel {
     bool tx_pending;             /**< @private messages written, doorbell not yet rung */
     uint64_t queue_alloc;        /**< @private driver: bump offset in the queue area */
     uint32_t stale_responses;    /**< @private responses that matched no request */
+    struct xcv_msg held_resp;    /**< @private device: a response waiting for ring space */
+    bool resp_held;              /**< @private device: held_resp is valid */
     struct xcv_vdev *vdevs[XCV_CHANNEL_MAX_DEVICES]; /**< @private device role */
     struct xcv_vdrv *vdrvs[XCV_CHANNEL_MAX_DEVICES]; /**< @private driver role */
 };

@@ -133,6 +133,7 @@ static void vdev_reset(struct xcv_vdev *dev)
 
 void xcv_vdev_reset_all(struct xcv_channel *ch)
 {
+    ch->resp_held = false; /* an answer for the previous driver instance */
     for (unsigned i = 0; i < XCV_CHANNEL_MAX_DEVICES; i++) {
         if (ch->vdevs[i] != NULL)
             vdev_reset(ch->vdevs[i]);
@@ -206,8 +207,25 @@ int xcv_vdev_needs_reset(struct xcv_vdev *dev)
     return r < 0 ? r : xcv_chan_ring(dev->ch);
 }
 
+/*
+ * Send a response, or hold it until the ring has room: a ring filled with events (which are
+ * coalesced and retried) must never cost a request its answer. One response is held at most:
+ * the driver asks one thing at a time, and a newer request means it gave up on the older one.
+ */
+static void vdev_send_resp(struct xcv_channel *ch, const struct xcv_msg *resp)
+{
+    if (xcv_chan_send(ch, resp) == XCV_ENOSPC) {
+        ch->held_resp = *resp;
+        ch->resp_held = true;
+    }
+}
+
 void xcv_vdev_flush_events(struct xcv_channel *ch)
 {
+    if (ch->resp_held) {
+        ch->resp_held = false;
+        vdev_send_resp(ch, &ch->held_resp); /* answers go before events */
+    }
     for (unsigned i = 0; i < XCV_CHANNEL_MAX_DEVICES; i++) {
         struct xcv_vdev *dev = ch->vdevs[i];
         if (dev == NULL)
@@ -516,9 +534,8 @@ void xcv_vdev_dispatch(struct xcv_channel *ch, const struct xcv_msg *m)
         xcv_pl32_set(&resp, 0, (uint32_t)r);
     }
     resp.token = m->token;
-    /* The driver has at most a few requests outstanding; a full ring means it stopped
-     * reading: the response is dropped and its request times out on that side. */
-    (void)xcv_chan_send(ch, &resp);
+    ch->resp_held = false; /* a new request supersedes an answer still waiting */
+    vdev_send_resp(ch, &resp);
 }
 
 /* ---- host transports: the same device, driven without a channel ---- */
