@@ -1,20 +1,22 @@
 # libfdt and the channel configuration parser (xcvirtio_fdt) for the bare-metal targets.
 #
 #   include(XcvLibfdt)
-#   xcv_bare_metal_fdt()   # defines xcv_libfdt and xcvirtio_fdt (+ alias xcvirtio::fdt)
+#   xcv_bare_metal_fdt([LIBC <libc.a>])   # defines xcv_libfdt and xcvirtio_fdt (+ xcvirtio::fdt)
 #
 # libfdt's sources come from the Debian package linux-source-6.1 (scripts/dtc/libfdt of the
 # kernel tarball). The build extracts only that folder into the build tree and compiles it with
 # the target's flags, without the stack protector; no libfdt source is kept in the repository.
 # That copy of libfdt has no fdt_check.c: ports/common/libfdt/fdt_check_full.c supplies
 # fdt_check_full(). The C library headers libfdt_env.h wants (string.h, stdlib.h) come from the
-# target's picolibc (XCV_PICOLIBC_DIR, set by the toolchain file).
+# target's picolibc (XCV_PICOLIBC_DIR, set by the toolchain file); LIBC names the libc.a of the
+# target's multilib when it is not ${XCV_PICOLIBC_DIR}/lib/libc.a (RISC-V: lib/rv64imac/lp64).
 set(XCV_LINUX_SOURCE_TARBALL /usr/src/linux-source-6.1.tar.xz
     CACHE FILEPATH "Linux source tarball that holds scripts/dtc/libfdt (package linux-source-6.1)")
 set(XCV_LINUX_SOURCE_TOPDIR linux-source-6.1
     CACHE STRING "Top folder inside XCV_LINUX_SOURCE_TARBALL")
 
 function(xcv_bare_metal_fdt)
+  cmake_parse_arguments(A "" "LIBC" "" ${ARGN})
   if(TARGET xcvirtio_fdt)
     return()
   endif()
@@ -54,11 +56,16 @@ function(xcv_bare_metal_fdt)
   set_source_files_properties(${_check} PROPERTIES COMPILE_OPTIONS
                               "-Wall;-Wextra;-Werror;-Wconversion;-Wshadow;-Wmissing-prototypes")
   # libfdt calls mem*/str* of the target's C library: link it after libfdt.
-  find_library(XCV_FDT_TARGET_LIBC NAMES c PATHS ${XCV_PICOLIBC_DIR}/lib NO_DEFAULT_PATH)
-  if(NOT XCV_FDT_TARGET_LIBC)
-    message(FATAL_ERROR "picolibc libc.a not found in ${XCV_PICOLIBC_DIR}/lib")
+  if(A_LIBC)
+    set(_libc ${A_LIBC})
+  else()
+    find_library(XCV_FDT_TARGET_LIBC NAMES c PATHS ${XCV_PICOLIBC_DIR}/lib NO_DEFAULT_PATH)
+    if(NOT XCV_FDT_TARGET_LIBC)
+      message(FATAL_ERROR "picolibc libc.a not found in ${XCV_PICOLIBC_DIR}/lib")
+    endif()
+    set(_libc ${XCV_FDT_TARGET_LIBC})
   endif()
-  target_link_libraries(xcv_libfdt PUBLIC ${XCV_FDT_TARGET_LIBC})
+  target_link_libraries(xcv_libfdt PUBLIC ${_libc} gcc) # libgcc: helpers the C library calls
   target_compile_options(xcv_libfdt PRIVATE -fno-stack-protector -ffunction-sections
                          -fdata-sections)
 

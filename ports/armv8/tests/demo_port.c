@@ -74,6 +74,12 @@ int demo_hw_init(bool device_side)
     return xcv_armv8_gic_init(device_side);
 }
 
+int demo_hw_map_devices(void)
+{
+    /* The virtio-mmio transports join the identity map the platform init builds. */
+    return xcv_armv8_mmu_map_device(XCV_ARMV8_VIRTIO_MMIO_BASE, 0x200000u) == 0 ? 0 : -1;
+}
+
 void demo_hw_port(struct xcv_port *port, bool device_side, bool noncoherent, const char *tag)
 {
     xcv_armv8_port_init(&hw_port, port, device_side ? DEMO_DRIVER_MPIDR : DEMO_DEVICE_MPIDR,

@@ -8,6 +8,8 @@
  *   echo_dev.c / echo_drv.c           channel, echo device, requests checked byte for byte;
  *                                     with DEMO_HOSTILE_DRIVER / DEMO_EXPECT_HOSTILE the driver
  *                                     attacks and the device must report and survive
+ *   devices_dev.c / devices_drv.c     virtio-blk on a RAM disk and virtio-net through the
+ *                                     platform's virtio-mmio NIC (polled), over the channel
  *
  * The programs use only the library's public API, the xcv_port a port provides and the hooks
  * below. Each port supplies (in its tests folder, which is on the include path):
@@ -21,8 +23,9 @@
  * the compartment's device tree, and the channel (window, doorbells, role) comes from there.
  *
  * Only what is truly platform-specific lives there: memory protection, interrupt controller,
- * how the second CPU is started, the console. Doorbells, clock and sleeping come through the
- * port's xcv_port.
+ * how the second CPU is started, the console, reaching the virtio-mmio transports. The
+ * device-traffic images also link the port's tests/mmio_common.c (finding the NIC). Doorbells,
+ * clock and sleeping come through the port's xcv_port.
  */
 #ifndef XCV_DEMO_H
 #define XCV_DEMO_H
@@ -109,6 +112,9 @@ void demo_hw_puts(const char *s);
 /* Memory protection (own RAM, the shared region, the devices) and interrupts of this CPU; the
  * device compartment also owns what the two share (e.g. a GIC distributor). 0 or -1. */
 int demo_hw_init(bool device_side);
+/* Before demo_hw_init(): let this compartment reach the platform's virtio-mmio transports
+ * (the device-traffic test drives the NIC there, polled). 0 or -1. */
+int demo_hw_map_devices(void);
 /* Fill @port with the platform's port for this compartment: its doorbells go to the peer. */
 void demo_hw_port(struct xcv_port *port, bool device_side, bool noncoherent, const char *tag);
 /* Device compartment: start the driver compartment's CPU at its image's entry. 0 or -1. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What the two compartments of the device-traffic test (devices_dev.c, devices_drv.c) share. */
-#ifndef XCV_ARMV8_DEVICES_H
-#define XCV_ARMV8_DEVICES_H
+#ifndef XCV_DEVICES_H
+#define XCV_DEVICES_H
 
 #include <stdint.h>
 
@@ -15,4 +15,4 @@ static inline uint8_t devices_pattern(uint64_t byte)
     return (uint8_t)(sector * 29u + (byte % 512u) * 3u + 0x5au);
 }
 
-#endif /* XCV_ARMV8_DEVICES_H */
+#endif /* XCV_DEVICES_H */

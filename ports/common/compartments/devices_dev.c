@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Device traffic across two compartments, device compartment (CPU0). Configuration (window,
- * doorbells, role) from this compartment's device tree. It serves, over the channel:
+ * Device traffic across two compartments, device compartment (CPU0 / hart 0). Configuration
+ * (window, doorbells, role) from this compartment's device tree. It serves, over the channel:
  *   device 0  virtio-blk, backed by a RAM disk in this image (xcv_blk_mem_ops), with FLUSH;
  *   device 1  virtio-net, whose backend is QEMU's virtio-net-device on the user-mode network,
  *             driven by this compartment through the virtio-mmio transport (modern, 12-byte
- *             header): frames the driver compartment transmits leave through the NIC; frames
- *             the NIC receives are delivered into the driver compartment's receive buffers.
- * The driver compartment (devices_drv.c) checks every byte of the disk it wrote and the ARP
- * reply of QEMU's gateway; this side checks the counters of both models.
+ *             header; found and polled through the port's tests/mmio_common.c, reachable
+ *             after demo_hw_map_devices()): frames the driver compartment transmits leave through
+ * the NIC; frames the NIC receives are delivered into the driver compartment's receive buffers. The
+ * driver compartment (devices_drv.c) checks every byte of the disk it wrote and the ARP reply of
+ * QEMU's gateway; this side checks the counters of both models.
  */
 #include <stdatomic.h>
 
@@ -30,7 +31,6 @@
 #define NIC_RX 8u
 #define NIC_TX 8u
 #define NIC_BUF 2048u
-#define MMIO_BLOCK 0x200000u
 
 static struct demo_port dp;
 static struct xcv_channel ch;
@@ -246,8 +246,8 @@ static int channel_up(void)
 int demo_main(uint64_t boot_arg)
 {
     (void)boot_arg;
-    /* The virtio-mmio transports join the identity map the platform init builds. */
-    if (xcv_armv8_mmu_map_device(XCV_ARMV8_VIRTIO_MMIO_BASE, MMIO_BLOCK) != 0)
+    /* The platform's virtio-mmio transports (the NIC) join this compartment's memory map. */
+    if (demo_hw_map_devices() != 0)
         return 2;
     int pr = demo_platform_init(true, "dev");
     if (pr != 0)
@@ -308,6 +308,8 @@ int demo_main(uint64_t boot_arg)
     demo_say("net frames to the driver", (int64_t)ns->rx_frames);
     demo_say("NIC frames sent", (int64_t)nic_frames_out);
     demo_say("NIC frames delivered", (int64_t)nic_frames_in);
+    demo_say("doorbells received", (int64_t)demo_hw_doorbells_received());
+    demo_say("doorbells rung", (int64_t)dp.notifies);
     if (res != 0)
         return 9;
     /* The other end of the blk check: the bytes are in this compartment's RAM disk. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Device traffic across two compartments, driver compartment (CPU1, started by devices_dev.c
- * with its device tree's address in x0). Configuration from that device tree. Over the
+ * Device traffic across two compartments, driver compartment (CPU1 / hart 1, started by
+ * devices_dev.c with its device tree's address as the entry argument: x0 on ARMv8, a1 on
+ * RISC-V). Configuration from that device tree. Over the
  * channel it drives:
  *   device 0  virtio-blk: writes every sector of the disk with a pattern of its own (8 sectors
  *             per request), flushes, reads the disk back and checks every byte;
@@ -48,6 +49,8 @@ _Noreturn static void fail(int32_t step, int err)
     demo_puts("drv: ");
     demo_puts(xcv_strerror(err));
     demo_puts("\n");
+    demo_say("doorbells received", (int64_t)demo_hw_doorbells_received());
+    demo_say("doorbells rung", (int64_t)dp.notifies);
     demo_driver_finish(step, checks);
 }
 
