@@ -6,6 +6,7 @@
 #include "xcvirtio/port_armv8.h"
 
 #include "armv8_internal.h"
+#include "xcv_text.h"
 
 uint32_t xcv_armv8_entry_el;
 
@@ -24,44 +25,22 @@ void xcv_armv8_putc(char c)
 
 void xcv_armv8_puts(const char *s)
 {
-    for (; *s != '\0'; s++) {
-        if (*s == '\n')
-            xcv_armv8_putc('\r');
-        xcv_armv8_putc(*s);
-    }
+    xcv_text_puts(xcv_armv8_putc, s);
 }
 
 void xcv_armv8_put_hex(uint64_t v)
 {
-    static const char digits[] = "0123456789abcdef";
-    xcv_armv8_puts("0x");
-    int shift = 60;
-    while (shift > 0 && ((v >> shift) & 0xfu) == 0u)
-        shift -= 4;
-    for (; shift >= 0; shift -= 4)
-        xcv_armv8_putc(digits[(v >> shift) & 0xfu]);
+    xcv_text_put_hex(xcv_armv8_putc, v);
 }
 
 void xcv_armv8_put_dec(uint64_t v)
 {
-    char buf[21];
-    unsigned n = 0;
-    do {
-        buf[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    while (n > 0u)
-        xcv_armv8_putc(buf[--n]);
+    xcv_text_put_dec(xcv_armv8_putc, v);
 }
 
 void xcv_armv8_put_int(int64_t v)
 {
-    if (v < 0) {
-        xcv_armv8_putc('-');
-        xcv_armv8_put_dec((uint64_t)0 - (uint64_t)v);
-    } else {
-        xcv_armv8_put_dec((uint64_t)v);
-    }
+    xcv_text_put_int(xcv_armv8_putc, v);
 }
 
 /* ---- semihosting exit, park ------------------------------------------------------------- */

@@ -9,6 +9,7 @@
 #include "xcvirtio/port_riscv.h"
 
 #include "riscv_internal.h"
+#include "xcv_text.h"
 
 /* Hart id passed at entry (S-mode has no mhartid to read). */
 static uint32_t entry_hart;
@@ -41,44 +42,22 @@ void xcv_riscv_putc(char c)
 
 void xcv_riscv_puts(const char *s)
 {
-    for (; *s != '\0'; s++) {
-        if (*s == '\n')
-            xcv_riscv_putc('\r');
-        xcv_riscv_putc(*s);
-    }
+    xcv_text_puts(xcv_riscv_putc, s);
 }
 
 void xcv_riscv_put_hex(uint64_t v)
 {
-    static const char digits[] = "0123456789abcdef";
-    xcv_riscv_puts("0x");
-    int shift = 60;
-    while (shift > 0 && ((v >> shift) & 0xfu) == 0u)
-        shift -= 4;
-    for (; shift >= 0; shift -= 4)
-        xcv_riscv_putc(digits[(v >> shift) & 0xfu]);
+    xcv_text_put_hex(xcv_riscv_putc, v);
 }
 
 void xcv_riscv_put_dec(uint64_t v)
 {
-    char buf[21];
-    unsigned n = 0;
-    do {
-        buf[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v != 0u);
-    while (n > 0u)
-        xcv_riscv_putc(buf[--n]);
+    xcv_text_put_dec(xcv_riscv_putc, v);
 }
 
 void xcv_riscv_put_int(int64_t v)
 {
-    if (v < 0) {
-        xcv_riscv_putc('-');
-        xcv_riscv_put_dec((uint64_t)0 - (uint64_t)v);
-    } else {
-        xcv_riscv_put_dec((uint64_t)v);
-    }
+    xcv_text_put_int(xcv_riscv_putc, v);
 }
 
 /* ---- exit, park ------------------------------------------------------------------------------ */
