@@ -6,43 +6,10 @@
 
 #define MMIO_BLOCK 0x200000u /* the 2 MiB block holding the 32 transports */
 
-static const char *mmio_tag = "mmio";
 static uint32_t irq_intid; /* 0: busy polling */
 static uint64_t irq_count; /* interrupts taken */
 
-void mmio_say(const char *text, int64_t value)
-{
-    xcv_armv8_puts(mmio_tag);
-    xcv_armv8_puts(": ");
-    xcv_armv8_puts(text);
-    xcv_armv8_puts(" ");
-    xcv_armv8_put_int(value);
-    xcv_armv8_puts("\n");
-}
-
-int mmio_check(const char *what, int r, int expect)
-{
-    if (r == expect)
-        return 0;
-    xcv_armv8_puts(mmio_tag);
-    xcv_armv8_puts(": FAIL ");
-    xcv_armv8_puts(what);
-    xcv_armv8_puts(": ");
-    xcv_armv8_put_int(r);
-    xcv_armv8_puts(" (");
-    xcv_armv8_puts(r < 0 ? xcv_strerror(r) : "value");
-    xcv_armv8_puts(")\n");
-    return 1;
-}
-
 /* ---- the port ---- */
-
-static int op_notify(void *ctx, uint32_t doorbell)
-{
-    (void)ctx;
-    (void)doorbell;
-    return XCV_ENOTSUP; /* the transport rings QueueNotify itself */
-}
 
 static uint64_t op_now_ns(void *ctx)
 {
@@ -63,30 +30,11 @@ static int op_wait(void *ctx, uint64_t deadline_ns)
     return xcv_armv8_wait_doorbell(deadline_ns) ? XCV_OK : XCV_ETIMEDOUT;
 }
 
-static void op_log(void *ctx, enum xcv_log_level level, const char *what, uint32_t id, int err)
-{
-    static const char levels[] = "EWID";
-    (void)ctx;
-    xcv_armv8_puts("[");
-    xcv_armv8_puts(mmio_tag);
-    xcv_armv8_puts("] ");
-    xcv_armv8_putc(levels[(unsigned)level & 3u]);
-    xcv_armv8_puts(": ");
-    xcv_armv8_puts(what);
-    xcv_armv8_puts(" id=");
-    xcv_armv8_put_dec(id);
-    if (err != 0) {
-        xcv_armv8_puts(" err=");
-        xcv_armv8_puts(xcv_strerror(err));
-    }
-    xcv_armv8_puts("\n");
-}
-
 static const struct xcv_port_ops mmio_port_ops = {
-    .notify = op_notify,
+    .notify = mmio_op_notify,
     .now_ns = op_now_ns,
     .wait = op_wait,
-    .log = op_log,
+    .log = mmio_op_log,
 };
 
 static const struct xcv_port mmio_test_port = {.ops = &mmio_port_ops, .ctx = NULL};
@@ -100,7 +48,7 @@ const struct xcv_port *mmio_port(void)
 
 int mmio_platform_init(const char *tag)
 {
-    mmio_tag = tag;
+    mmio_set_tag(tag);
     if (xcv_armv8_mmu_map_device(XCV_ARMV8_VIRTIO_MMIO_BASE, MMIO_BLOCK) != 0 ||
         xcv_armv8_mmu_init(NULL, 0) != 0) {
         mmio_say("mmu init failed", -1);
@@ -115,33 +63,9 @@ int mmio_platform_init(const char *tag)
 
 int mmio_find(struct xcv_mmio *m, uint32_t device_id, void *dma, uint64_t dma_size)
 {
-    int last = XCV_ENODEV;
-    for (int slot = (int)XCV_ARMV8_VIRTIO_MMIO_COUNT - 1; slot >= 0; slot--) {
-        uintptr_t base =
-            XCV_ARMV8_VIRTIO_MMIO_BASE + (uintptr_t)slot * XCV_ARMV8_VIRTIO_MMIO_STRIDE;
-        struct xcv_mmio_config cfg = {
-            .base = base,
-            .dma = {.local = (uint8_t *)dma,
-                    .bus_base = (uint64_t)(uintptr_t)dma,
-                    .size = dma_size},
-            .port = mmio_port(),
-            .timeout_ns = MMIO_TEST_TIMEOUT_NS,
-        };
-        int r = xcv_mmio_probe(m, &cfg);
-        if (r == XCV_OK && xcv_mmio_device_id(m) == device_id) {
-            mmio_say("found device at slot", slot);
-            mmio_say("  version", xcv_mmio_version(m));
-            mmio_say("  vendor", xcv_mmio_vendor_id(m));
-            if (xcv_mmio_version(m) != MMIO_EXPECT_VERSION) {
-                mmio_say("FAIL: unexpected transport version", xcv_mmio_version(m));
-                return XCV_ENOTSUP;
-            }
-            return slot;
-        }
-        if (r != XCV_OK && r != XCV_ENODEV)
-            last = r;
-    }
-    return last;
+    return mmio_scan(m, device_id, dma, dma_size, XCV_ARMV8_VIRTIO_MMIO_BASE,
+                     XCV_ARMV8_VIRTIO_MMIO_STRIDE, XCV_ARMV8_VIRTIO_MMIO_COUNT, true,
+                     MMIO_EXPECT_VERSION, mmio_port());
 }
 
 int mmio_irq_enable(int slot)

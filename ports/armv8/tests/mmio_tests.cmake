@@ -1,7 +1,7 @@
 # virtio-mmio driver tests: one compartment image drives QEMU's own virtio-mmio devices through
 # the library's virtio-mmio transport, each in legacy (version 1, QEMU's default) and modern
 # (version 2, -global virtio-mmio.force-legacy=false) mode. Included by ports/armv8/CMakeLists.txt.
-set(_mmio_common ${_t}/mmio_common.c)
+set(_mmio_common ${_t}/mmio_common.c ${PROJECT_SOURCE_DIR}/ports/common/mmio/mmio_shared.c)
 set(_mmio_src ${PROJECT_SOURCE_DIR}/ports/common/mmio) # test bodies shared by the ports
 find_package(Python3 COMPONENTS Interpreter)
 

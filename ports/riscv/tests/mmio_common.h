@@ -32,12 +32,24 @@ static inline void mmio_puts(const char *s)
 {
     xcv_riscv_puts(s);
 }
+static inline void mmio_putc(char c)
+{
+    xcv_riscv_putc(c);
+}
+static inline void mmio_put_int(int64_t v)
+{
+    xcv_riscv_put_int(v);
+}
+static inline void mmio_put_dec(uint64_t v)
+{
+    xcv_riscv_put_dec(v);
+}
 
 /* Bound on every wait of the tests (the transport's timeout). */
 #define MMIO_TEST_TIMEOUT_NS 2000000000u
 
-/* Print "<tag>: <text> <value>". */
-void mmio_say(const char *text, int64_t value);
+/* Report lines, the shared port operations and the transport scan (ports/common/mmio). */
+#include "../../common/mmio/mmio_shared.h"
 
 /* Interrupts of this hart (software, timer; the PLIC once mmio_irq_enable() is called). */
 int mmio_platform_init(const char *tag);
@@ -63,8 +75,5 @@ bool mmio_irq_wait(uint64_t deadline_ns);
 
 /* Interrupts taken for the slot enabled with mmio_irq_enable(). */
 uint64_t mmio_irq_count(void);
-
-/* Check a call's result; on failure print @what and the error and return nonzero. */
-int mmio_check(const char *what, int r, int expect);
 
 #endif /* XCV_RISCV_MMIO_COMMON_H */

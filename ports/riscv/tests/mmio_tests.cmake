@@ -5,7 +5,7 @@
 # Included by ports/riscv/CMakeLists.txt.
 # The disk image of the blk test is made and checked by the host-side helper of the ARMv8
 # tests (same disk layout).
-set(_mmio_common ${_t}/mmio_common.c)
+set(_mmio_common ${_t}/mmio_common.c ${PROJECT_SOURCE_DIR}/ports/common/mmio/mmio_shared.c)
 set(_mmio_src ${PROJECT_SOURCE_DIR}/ports/common/mmio) # test bodies shared by the ports
 set(_mmio_disk_py ${_mmio_src}/mmio_disk.py)
 find_package(Python3 COMPONENTS Interpreter)
