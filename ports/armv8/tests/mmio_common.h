@@ -43,35 +43,8 @@ static inline void mmio_put_dec(uint64_t v)
     xcv_armv8_put_dec(v);
 }
 
-/* Bound on every wait of the tests (the transport's timeout). */
-#define MMIO_TEST_TIMEOUT_NS 2000000000u
-
-/* Report lines, the shared port operations and the transport scan (ports/common/mmio). */
+/* Report lines, the transport scan, and the interface this file's .c implements for the
+ * shared test bodies (ports/common/mmio/mmio_shared.h). */
 #include "../../common/mmio/mmio_shared.h"
-
-/* MMU (image RAM, the virtio-mmio block as Device memory), GIC, the port. 0 or -1. */
-int mmio_platform_init(const char *tag);
-
-/* The port given to the transport: the generic timer clock, PL011 log; wait sleeps until the
- * virtio interrupt when mmio_irq_enable() was called, else returns at once (busy polling). */
-const struct xcv_port *mmio_port(void);
-
-/*
- * Find the first transport (from the top slot down, where QEMU puts the first -device) that
- * holds device @device_id and probe it with a DMA area of @dma_size bytes at @dma (4096-aligned).
- * Returns the slot (0..31), or a negative xcv_err.
- */
-int mmio_find(struct xcv_mmio *m, uint32_t device_id, void *dma, uint64_t dma_size);
-
-/* Route the interrupt of virtio-mmio slot @slot to this CPU, level-sensitive, and make the
- * port's wait sleep until it fires (WFI, bounded by the deadline). 0 or -1. */
-int mmio_irq_enable(int slot);
-
-/* Let the interrupt of mmio_irq_enable() through and sleep (WFI) until it fires or the
- * deadline passes; true when it fired. The caller acknowledges the device afterwards. */
-bool mmio_irq_wait(uint64_t deadline_ns);
-
-/* Interrupts taken for the slot enabled with mmio_irq_enable(). */
-uint64_t mmio_irq_count(void);
 
 #endif /* XCV_ARMV8_MMIO_COMMON_H */

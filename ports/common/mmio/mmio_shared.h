@@ -14,6 +14,36 @@
 #include "xcvirtio/mmio.h"
 #include "xcvirtio/port.h"
 
+/* Bound on every wait of the tests (the transport's timeout). */
+#define MMIO_TEST_TIMEOUT_NS 2000000000u
+
+/* ---- implemented by each port (tests/mmio_common.c) ---- */
+
+/* Memory map, interrupt controller, console tag. 0 or -1. */
+int mmio_platform_init(const char *tag);
+
+/* The port given to the transport: the port's clock and console log; wait sleeps until the
+ * virtio interrupt when mmio_irq_enable() was called, else returns at once (busy polling). */
+const struct xcv_port *mmio_port(void);
+
+/* Find the first transport (in the order QEMU fills them on this machine) that holds device
+ * @device_id and probe it with a DMA area of @dma_size bytes at @dma (4096-aligned). Returns
+ * the slot, or a negative xcv_err. */
+int mmio_find(struct xcv_mmio *m, uint32_t device_id, void *dma, uint64_t dma_size);
+
+/* Route the interrupt of virtio-mmio slot @slot to this CPU (GIC SPI or PLIC source) and make
+ * the port's wait sleep until it fires (WFI, bounded by the deadline). 0 or -1. */
+int mmio_irq_enable(int slot);
+
+/* Let the interrupt of mmio_irq_enable() through and sleep (WFI) until it fires or the
+ * deadline passes; true when it fired. The caller acknowledges the device afterwards. */
+bool mmio_irq_wait(uint64_t deadline_ns);
+
+/* Interrupts taken for the slot enabled with mmio_irq_enable(). */
+uint64_t mmio_irq_count(void);
+
+/* ---- shared (mmio_shared.c) ---- */
+
 /* Name the image in every line it prints ("mmio" until set). */
 void mmio_set_tag(const char *tag);
 
