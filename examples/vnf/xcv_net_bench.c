@@ -1,20 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xcv_net_bench: virtio-net packets per second between two processes over the Linux port, with
- * 64-byte and 1500-byte frames, in both directions, in event mode (eventfd doorbells) and in
- * busy-poll mode. Prints figures; it never fails on time (exit status 1 only when the devices
- * cannot be set up or a frame arrives wrong).
+ * 64-byte and 1500-byte frames, in event mode (eventfd doorbells) and in busy-poll mode. Frames
+ * move in bursts (xcv_net_drv_send_burst, xcv_net_drv_receive_burst,
+ * xcv_net_dev_deliver_burst). Prints figures; it never fails on time (exit status 1 only when
+ * the devices cannot be set up or a frame arrives wrong).
  *
  *   device compartment  net 0: a sink that counts what the driver transmits; net 1 and net 2:
  *                       sources that deliver 64-byte and 1500-byte frames as fast as the
- *                       driver's receive buffers allow.
- *   driver compartment  transmits on net 0 for the time asked, then receives from net 1 and
- *                       net 2 in turn (a reset of the device stops its source).
+ *                       driver's receive buffers allow; net 3: a reflector that delivers every
+ *                       transmitted frame back into the driver's receive buffers.
+ *   driver compartment  transmits on net 0 (driver -> device), receives from net 1 and net 2
+ *                       (device -> driver; a reset of the device stops its source), then keeps
+ *                       a fixed number of frames circulating through net 3 and forwards every
+ *                       frame it receives back (loop: driver -> device -> driver).
+ *
+ * The driver runs on CPU 0 and the device on CPU 1 (when the machine has two).
  *
  * Usage: xcv_net_bench [--mode event|poll] [--seconds S]   (default: both modes, 1 s each)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +32,13 @@
 #define NET_BUF 2048u
 #define QSIZE 256u
 #define RX_BUFFERS 192u
-#define BATCH 64u
+#define BURST 32u
+#define LOOP_FRAMES 128u /* frames kept circulating in the loop test */
 #define N_SIZES 2u
+#define NET_SINK 0u
+#define NET_SOURCE 1u /* net 1 and net 2 */
+#define NET_LOOP 3u
+#define N_NETS 4u
 
 static const uint32_t sizes[N_SIZES] = {64u, 1500u};
 
@@ -36,6 +48,15 @@ struct opts {
     char socket[108];
     bool poll_mode; /* the run in progress */
 };
+
+static void pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sysconf(_SC_NPROCESSORS_ONLN) > cpu)
+        (void)sched_setaffinity(0, sizeof(set), &set);
+}
 
 static void frame(uint8_t *f, uint32_t len, uint32_t seq)
 {
@@ -52,9 +73,14 @@ static void frame(uint8_t *f, uint32_t len, uint32_t seq)
 
 struct dev_side {
     struct cpt_device cd;
-    struct xcv_net_dev net[1u + N_SIZES];
+    struct xcv_net_dev net[N_NETS];
     uint64_t sunk, bad;
     uint32_t seq[N_SIZES];
+    /* The reflector's frames: copied out of the transmit chains, delivered back in a burst. */
+    uint8_t stage[BURST][NET_BUF];
+    struct xcv_net_frame staged[BURST];
+    unsigned n_staged;
+    uint64_t reflect_dropped;
 };
 
 static int sink_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
@@ -70,20 +96,66 @@ static int sink_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct 
     return XCV_OK;
 }
 
+/* Deliver the staged frames back to the driver; keep those it has no buffers for yet. */
+static void reflect_flush(struct dev_side *d)
+{
+    if (d->n_staged == 0u)
+        return;
+    int r = xcv_net_dev_deliver_burst(&d->net[NET_LOOP], d->staged, d->n_staged);
+    unsigned done = r > 0 ? (unsigned)r : 0u;
+    if (r < 0 && r != XCV_EAGAIN) {
+        d->reflect_dropped++; /* the first frame could not be delivered at all */
+        done = 1;
+    }
+    for (unsigned i = done; i < d->n_staged; i++) {
+        memcpy(d->stage[i - done], d->stage[i], d->staged[i].len);
+        d->staged[i - done].len = d->staged[i].len;
+    }
+    d->n_staged -= done;
+}
+
+static int reflect_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
+                            unsigned n, uint32_t len)
+{
+    struct dev_side *d = ctx;
+    (void)hdr;
+    if (d->n_staged == BURST)
+        reflect_flush(d);
+    if (d->n_staged == BURST || len > NET_BUF) {
+        d->reflect_dropped++; /* the driver posts no receive buffers: a forwarder drops */
+        return XCV_OK;
+    }
+    uint8_t *dst = d->stage[d->n_staged];
+    uint32_t off = 0;
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(dst + off, iov[i].base, iov[i].len);
+        off += (uint32_t)iov[i].len;
+    }
+    d->staged[d->n_staged].len = off;
+    d->n_staged++;
+    return XCV_OK;
+}
+
 static const struct xcv_net_backend_ops sink_ops = {.transmit = sink_transmit};
+static const struct xcv_net_backend_ops reflect_ops = {.transmit = reflect_transmit};
 
 static int device_main(void *arg)
 {
     const struct opts *o = arg;
     static struct dev_side d;
     memset(&d, 0, sizeof(d));
+    pin(1);
+    for (unsigned i = 0; i < BURST; i++)
+        d.staged[i].data = d.stage[i];
     int r = cpt_device_listen(&d.cd, o->socket, o->poll_mode);
-    for (unsigned i = 0; i < 1u + N_SIZES && r >= 0; i++) {
-        struct xcv_net_dev_config nc = {.ops = &sink_ops,
+    for (unsigned i = 0; i < N_NETS && r >= 0; i++) {
+        struct xcv_net_dev_config nc = {.ops = i == NET_LOOP ? &reflect_ops : &sink_ops,
                                         .backend_ctx = &d,
                                         .mtu = 1500,
                                         .queue_size = QSIZE,
-                                        .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)};
+                                        .budget = BURST,
+                                        .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX),
+                                        .polled = o->poll_mode};
         nc.mac[0] = 0x02;
         nc.mac[5] = (uint8_t)i;
         r = xcv_net_dev_init(&d.net[i], &d.cd.ch, &nc);
@@ -95,9 +167,14 @@ static int device_main(void *arg)
         cpt_device_close(&d.cd);
         return 1;
     }
-    static uint8_t f[N_SIZES][NET_BUF];
-    for (unsigned k = 0; k < N_SIZES; k++)
-        frame(f[k], sizes[k], 0);
+    static uint8_t f[N_SIZES][BURST][NET_BUF];
+    struct xcv_net_frame src[N_SIZES][BURST];
+    for (unsigned k = 0; k < N_SIZES; k++) {
+        for (unsigned i = 0; i < BURST; i++) {
+            frame(f[k][i], sizes[k], 0);
+            src[k][i] = (struct xcv_net_frame){.data = f[k][i], .len = sizes[k]};
+        }
+    }
     uint64_t limit = cpt_now_ns() + 300000000000ull;
     bool busy = false;
     while (cpt_now_ns() < limit) {
@@ -109,18 +186,23 @@ static int device_main(void *arg)
         busy = false;
         for (unsigned k = 0; k < N_SIZES; k++) {
             /* A source runs while its driver keeps receive buffers posted. */
-            for (unsigned i = 0; i < BATCH; i++) {
-                memcpy(f[k] + 14, &d.seq[k], 4);
-                int dr = xcv_net_dev_deliver(&d.net[1u + k], NULL, f[k], sizes[k]);
-                if (dr != XCV_OK)
-                    break;
-                d.seq[k]++;
+            for (unsigned i = 0; i < BURST; i++)
+                memcpy(f[k][i] + 14, &(uint32_t){d.seq[k] + i}, 4);
+            int dr = xcv_net_dev_deliver_burst(&d.net[NET_SOURCE + k], src[k], BURST);
+            if (dr > 0) {
+                d.seq[k] += (uint32_t)dr;
                 busy = true;
             }
         }
-        if (xcv_net_dev_pending(&d.net[0])) {
-            (void)xcv_net_dev_run(&d.net[0], BATCH);
-            busy = true;
+        reflect_flush(&d);
+        if (o->poll_mode || xcv_net_dev_pending(&d.net[NET_SINK])) {
+            if (xcv_net_dev_run(&d.net[NET_SINK], BURST) > 0)
+                busy = true;
+        }
+        if (o->poll_mode || xcv_net_dev_pending(&d.net[NET_LOOP])) {
+            if (xcv_net_dev_run(&d.net[NET_LOOP], BURST - d.n_staged) > 0)
+                busy = true;
+            reflect_flush(&d);
         }
     }
     cpt_device_close(&d.cd);
@@ -140,22 +222,38 @@ static struct figure fig(uint64_t frames, uint32_t size, uint64_t ns)
     return (struct figure){(double)frames / s, (double)frames * size * 8.0 / s / 1e9};
 }
 
+static int open_net(struct cpt_driver *d, struct xcv_net_drv *n, uint16_t dev_num,
+                    uint16_t rx_buffers)
+{
+    struct xcv_net_drv_config nc = {.dev_num = dev_num,
+                                    .pool = &d->pool,
+                                    .queue_size = QSIZE,
+                                    .rx_buffers = rx_buffers,
+                                    .polled = d->poll_mode};
+    return xcv_net_drv_open(n, &d->ch, &nc);
+}
+
 static int bench_tx(struct cpt_driver *d, struct xcv_net_drv *n, uint32_t size, double seconds,
                     struct figure *out)
 {
-    static uint8_t f[NET_BUF];
-    frame(f, size, 0);
+    static uint8_t f[BURST][NET_BUF];
+    struct xcv_net_frame fr[BURST];
+    for (unsigned i = 0; i < BURST; i++) {
+        frame(f[i], size, i);
+        fr[i] = (struct xcv_net_frame){.data = f[i], .len = size};
+    }
     struct xcv_vq_driver *txq = xcv_vdrv_queue(&n->vdrv, XCV_NET_TXQ); /* to arm (event mode) */
     uint64_t sent = 0;
     uint64_t t0 = cpt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
     while (cpt_now_ns() < end) {
-        int r = xcv_net_drv_send(n, NULL, f, size);
-        if (r == XCV_OK) {
-            sent++;
-            continue;
-        }
-        if (r != XCV_ENOSPC && r != XCV_ENOMEM)
+        int r = xcv_net_drv_send_burst(n, fr, BURST);
+        if (r > 0) {
+            sent += (uint64_t)r;
+            if (r == (int)BURST)
+                continue;
+        } else if (r != XCV_ENOSPC && r != XCV_ENOMEM) {
             return r;
+        }
         r = cpt_driver_wait(d, &txq, 1, 10); /* the ring is full: let the device take some */
         if (r != XCV_OK)
             return r;
@@ -168,25 +266,82 @@ static int bench_rx(struct cpt_driver *d, uint16_t dev_num, uint32_t size, doubl
                     struct figure *out)
 {
     static struct xcv_net_drv n;
-    struct xcv_net_drv_config nc = {
-        .dev_num = dev_num, .pool = &d->pool, .queue_size = QSIZE, .rx_buffers = RX_BUFFERS};
-    int r = xcv_net_drv_open(&n, &d->ch, &nc);
+    int r = open_net(d, &n, dev_num, RX_BUFFERS);
     if (r != XCV_OK)
         return r;
     struct xcv_vq_driver *rxq = xcv_vdrv_queue(&n.vdrv, XCV_NET_RXQ); /* to arm (event mode) */
-    static uint8_t f[NET_BUF];
+    static uint8_t f[BURST][NET_BUF];
+    struct xcv_net_rxbuf b[BURST];
+    for (unsigned i = 0; i < BURST; i++)
+        b[i] = (struct xcv_net_rxbuf){.buf = f[i], .cap = NET_BUF};
     uint64_t got = 0, bad = 0;
     uint32_t expect = 0;
     uint64_t t0 = cpt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
     while (cpt_now_ns() < end) {
-        uint32_t len;
-        r = xcv_net_drv_receive(&n, NULL, f, sizeof(f), &len);
-        if (r == XCV_OK) {
-            uint32_t seq;
-            memcpy(&seq, f + 14, 4);
-            bad += len != size || (got != 0u && seq != expect);
-            expect = seq + 1u;
-            got++;
+        r = xcv_net_drv_receive_burst(&n, b, BURST);
+        if (r > 0) {
+            for (int i = 0; i < r; i++) {
+                uint32_t seq;
+                memcpy(&seq, f[i] + 14, 4);
+                bad += b[i].len != size || (got != 0u && seq != expect);
+                expect = seq + 1u;
+                got++;
+            }
+            if (r == (int)BURST)
+                continue;
+        } else if (r != XCV_EAGAIN) {
+            return r;
+        }
+        r = cpt_driver_wait(d, &rxq, 1, 10);
+        if (r != XCV_OK)
+            return r;
+    }
+    *out = fig(got, size, cpt_now_ns() - t0);
+    r = xcv_net_drv_reset(&n); /* stops the source; every buffer comes back */
+    return r == XCV_OK && bad != 0u ? XCV_EPROTO_DEVICE : r;
+}
+
+/* Keep LOOP_FRAMES frames circulating: every frame received is sent straight back. */
+static int bench_loop(struct cpt_driver *d, uint32_t size, double seconds, struct figure *out)
+{
+    static struct xcv_net_drv n;
+    int r = open_net(d, &n, NET_LOOP, RX_BUFFERS);
+    if (r != XCV_OK)
+        return r;
+    struct xcv_vq_driver *rxq = xcv_vdrv_queue(&n.vdrv, XCV_NET_RXQ); /* to arm (event mode) */
+    static uint8_t f[BURST][NET_BUF];
+    struct xcv_net_rxbuf b[BURST];
+    struct xcv_net_frame fr[BURST];
+    for (unsigned i = 0; i < BURST; i++) {
+        frame(f[i], size, i);
+        b[i] = (struct xcv_net_rxbuf){.buf = f[i], .cap = NET_BUF};
+        fr[i] = (struct xcv_net_frame){.data = f[i], .len = size};
+    }
+    for (unsigned s = 0; s < LOOP_FRAMES; s += BURST) {
+        r = xcv_net_drv_send_burst(&n, fr, BURST);
+        if (r != (int)BURST)
+            return r < 0 ? r : XCV_ENOSPC;
+    }
+    uint64_t got = 0, bad = 0;
+    uint64_t t0 = cpt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+    while (cpt_now_ns() < end) {
+        r = xcv_net_drv_receive_burst(&n, b, BURST);
+        if (r > 0) {
+            for (int i = 0; i < r; i++) {
+                bad += b[i].len != size;
+                fr[i].len = b[i].len;
+            }
+            got += (uint64_t)r;
+            int sent = 0;
+            while (sent < r) { /* the transmitq has room for every frame in flight */
+                int s = xcv_net_drv_send_burst(&n, fr + sent, (unsigned)(r - sent));
+                if (s < 0 && s != XCV_ENOSPC && s != XCV_ENOMEM)
+                    return s;
+                if (s > 0)
+                    sent += s;
+                else if ((s = cpt_driver_wait(d, NULL, 0, 1)) != XCV_OK)
+                    return s;
+            }
             continue;
         }
         if (r != XCV_EAGAIN)
@@ -196,7 +351,7 @@ static int bench_rx(struct cpt_driver *d, uint16_t dev_num, uint32_t size, doubl
             return r;
     }
     *out = fig(got, size, cpt_now_ns() - t0);
-    r = xcv_net_drv_reset(&n); /* stops the source; every buffer comes back */
+    r = xcv_net_drv_reset(&n);
     return r == XCV_OK && bad != 0u ? XCV_EPROTO_DEVICE : r;
 }
 
@@ -208,18 +363,19 @@ static int run_mode(struct opts *o)
     pid_t pid = cpt_fork(device_main, o, 300);
     if (pid < 0)
         return 1;
+    pin(0);
     static struct cpt_driver d;
     static struct xcv_net_drv tx;
     int r = cpt_driver_attach(&d, o->socket, NET_BUF);
-    struct xcv_net_drv_config nc = {
-        .dev_num = 0, .pool = &d.pool, .queue_size = QSIZE, .rx_buffers = 4};
     if (r == XCV_OK)
-        r = xcv_net_drv_open(&tx, &d.ch, &nc);
-    struct figure ftx[N_SIZES] = {{0}}, frx[N_SIZES] = {{0}};
+        r = open_net(&d, &tx, NET_SINK, 4);
+    struct figure ftx[N_SIZES] = {{0}}, frx[N_SIZES] = {{0}}, flp[N_SIZES] = {{0}};
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
         r = bench_tx(&d, &tx, sizes[k], o->seconds, &ftx[k]);
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
-        r = bench_rx(&d, (uint16_t)(1u + k), sizes[k], o->seconds, &frx[k]);
+        r = bench_rx(&d, (uint16_t)(NET_SOURCE + k), sizes[k], o->seconds, &frx[k]);
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+        r = bench_loop(&d, sizes[k], o->seconds, &flp[k]);
     if (r == XCV_OK)
         r = xcv_net_drv_reset(&tx);
     cpt_driver_close(&d);
@@ -232,6 +388,9 @@ static int run_mode(struct opts *o)
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
         printf("  device -> driver  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
                frx[k].pps, frx[k].gbps);
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+        printf("  loop (forwarded)  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
+               flp[k].pps, flp[k].gbps);
     if (r != XCV_OK || dev_rc != 0)
         printf("  failed: %s (device exit %d)\n", xcv_strerror(r), dev_rc);
     return r == XCV_OK && dev_rc == 0 ? 0 : 1;

@@ -104,6 +104,16 @@ void xcv_net_hdr_load(struct xcv_net_hdr *h, const uint8_t wire[XCV_VIRTIO_NET_H
 /** @brief Encode @p h as the 12-byte little-endian wire header. Either role may call it. */
 void xcv_net_hdr_store(uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE], const struct xcv_net_hdr *h);
 
+/**
+ * @brief One frame of a burst to send (driver role) or deliver (device role). Everything it
+ * points to is caller-owned local memory, read during the call only.
+ */
+struct xcv_net_frame {
+    const struct xcv_net_hdr *hdr; /**< Header to carry; NULL for an all-zero header. */
+    const void *data;              /**< Frame bytes (may be NULL when @c len is 0). */
+    uint32_t len;                  /**< Frame bytes. */
+};
+
 /* ============================== device role ============================== */
 
 /**
@@ -140,6 +150,11 @@ struct xcv_net_dev_config {
     uint16_t queue_size;    /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
     unsigned budget;        /**< Transmit chains handled per notification; 0 = queue size. */
     uint64_t ring_features; /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
+    /**
+     * Busy-poll: the driver is asked never to notify, so no transmitq kick runs the model; the
+     * owner calls xcv_net_dev_run() and retries xcv_net_dev_deliver_burst() from its loop.
+     */
+    bool polled;
 };
 
 /** @brief Counters of a device model (device role), for diagnostics and tests. */
@@ -195,7 +210,8 @@ int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
 
 /**
  * @brief Handle up to @p budget transmit chains (device role). Called by the model on every
- * transmitq kick; call it again while xcv_net_dev_pending() is true.
+ * transmitq kick; call it again while xcv_net_dev_pending() is true. A polled model
+ * (xcv_net_dev_config::polled) gets no kicks: its owner calls this from its loop.
  * @return Chains handled (>= 0); ::XCV_ENODEV when the queue is not set up; a negative ring
  *         error (the queue is broken and NEEDS_RESET is raised).
  */
@@ -226,6 +242,26 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
                         uint32_t len);
 
 /**
+ * @brief Push up to @p count frames into the driver's receive buffers, in order, and publish
+ * them together: one used-index store and at most one notification for the burst (device
+ * role).
+ *
+ * Each frame is handled as by xcv_net_dev_deliver(). The burst stops at the first frame that
+ * is not delivered; that frame is left to the caller (not consumed) and its error is the
+ * return value when it is the first of a call. A frame dropped for lack of space returns its
+ * chains empty to the driver, so a retry that is dropped again loses no buffer.
+ *
+ * @param n The model.
+ * @param frames @p count frames (caller-owned, read only).
+ * @param count Frames to deliver.
+ * @return Frames delivered (1..count), 0 for @p count 0, or the first frame's error as for
+ *         xcv_net_dev_deliver() (::XCV_EAGAIN, ::XCV_ENOMEM, ::XCV_EINVAL, ::XCV_ENODEV, a ring
+ *         error); an error of the doorbell when the driver could not be notified.
+ */
+int xcv_net_dev_deliver_burst(struct xcv_net_dev *n, const struct xcv_net_frame *frames,
+                              unsigned count);
+
+/**
  * @brief Set the link status (device role) and tell the driver (EVENT_CONFIG).
  * @return ::XCV_OK or an error from the channel.
  */
@@ -247,6 +283,11 @@ struct xcv_net_drv_config {
     uint16_t queue_size;   /**< Wanted queue size (power of two, <= 256; 0 = 64). */
     uint16_t rx_buffers;   /**< Receive buffers kept posted (0 = half the queue size). */
     uint64_t features;     /**< Features to accept; 0 = all this driver knows. */
+    /**
+     * Busy-poll: ask the device never to notify (used buffers are found by polling
+     * xcv_net_drv_receive_burst() and by the reclaim in every send).
+     */
+    bool polled;
 };
 
 /** @brief Counters of a driver. */
@@ -254,6 +295,14 @@ struct xcv_net_drv_stats {
     uint64_t rx_empty;   /**< Receive buffers the device returned without a frame (reposted). */
     uint64_t rx_dropped; /**< Frames dropped by the driver (malformed, or too big for the
                               caller). */
+};
+
+/** @brief One receive slot of a burst (driver role). */
+struct xcv_net_rxbuf {
+    void *buf;              /**< In: caller-owned local memory the frame is copied to. */
+    uint32_t cap;           /**< In: bytes at @c buf. */
+    uint32_t len;           /**< Out: frame bytes. */
+    struct xcv_net_hdr hdr; /**< Out: the frame's header. */
 };
 
 /** @brief A virtio-net driver. Caller-allocated; fields are private. */
@@ -273,6 +322,7 @@ struct xcv_net_drv {
     unsigned rx_posted;                                 /**< @private */
     uint8_t mac[6];                                     /**< @private */
     uint16_t mtu;                                       /**< @private */
+    int rx_err;                                         /**< @private error after a burst */
     struct xcv_net_drv_stats stats;                     /**< @private */
 };
 
@@ -310,6 +360,24 @@ int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const
                      uint32_t len);
 
 /**
+ * @brief Send up to @p count frames (never blocks): reclaim completed transmit buffers once,
+ * copy each frame into its own pool buffer, publish them together and notify at most once.
+ *
+ * Every frame is checked before any is posted: one bad frame (too long, NULL data) fails the
+ * whole call with ::XCV_EINVAL and nothing is sent. When the pool or the ring fills, the frames
+ * sent so far are published and their count is returned; the rest stay with the caller.
+ *
+ * @param d The driver.
+ * @param frames @p count frames (caller-owned, read only).
+ * @param count Frames to send.
+ * @return Frames sent (1..count), 0 for @p count 0; when none could be sent, the error as for
+ *         xcv_net_drv_send() (::XCV_ENOMEM, ::XCV_ENOSPC, ::XCV_EINVAL, ::XCV_ENODEV, a ring
+ *         error).
+ */
+int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *frames,
+                           unsigned count);
+
+/**
  * @brief Take one received frame (never blocks), then repost its buffers.
  * @param d The driver.
  * @param[out] hdr The frame's header (may be NULL).
@@ -322,6 +390,23 @@ int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const
  */
 int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,
                         uint32_t *len);
+
+/**
+ * @brief Take up to @p count received frames (never blocks), then repost buffers once for the
+ * whole burst (one publish, at most one notification).
+ *
+ * Frames are handled as by xcv_net_drv_receive(). A frame bigger than its slot's @c cap stops
+ * the burst and stays held when it is not the first: the next call reports it (::XCV_ENOMEM,
+ * dropped). A malformed frame after the first is dropped at once and its ::XCV_EPROTO_DEVICE
+ * is returned by the next call.
+ *
+ * @param d The driver.
+ * @param bufs @p count slots: @c buf and @c cap set by the caller; @c len and @c hdr filled.
+ * @param count Slots.
+ * @return Frames received (1..count), 0 for @p count 0, or the error of the first frame as for
+ *         xcv_net_drv_receive() (::XCV_EAGAIN when none is complete).
+ */
+int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs, unsigned count);
 
 /**
  * @brief Reset the device and return every buffer (posted, in flight, or held) to the pool.

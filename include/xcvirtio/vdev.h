@@ -84,10 +84,15 @@ struct xcv_vdev_config {
      * the driver) and changes nothing. Both 0: the config space is read-only.
      */
     uint32_t config_wr_off;
-    uint32_t config_wr_len;         /**< Length of the driver-writable part (see config_wr_off). */
-    struct xcv_vdev_queue *queues;  /**< Caller storage for @c num_queues queues. */
-    uint16_t num_queues;            /**< Number of queues (1..32). */
-    uint16_t max_chain;             /**< Longest chain accepted on any queue; 0 = queue size. */
+    uint32_t config_wr_len;        /**< Length of the driver-writable part (see config_wr_off). */
+    struct xcv_vdev_queue *queues; /**< Caller storage for @c num_queues queues. */
+    uint16_t num_queues;           /**< Number of queues (1..32). */
+    uint16_t max_chain;            /**< Longest chain accepted on any queue; 0 = queue size. */
+    /**
+     * Busy-poll every queue: the driver is asked never to notify (see
+     * xcv_vq_device_config::polled), so the model's owner must poll the queues from its loop.
+     */
+    bool polled;
     const struct xcv_vdev_ops *ops; /**< Callbacks (required). */
     void *ctx;                      /**< Passed to every callback. */
 };

@@ -80,6 +80,12 @@ struct xcv_vq_device_config {
     const struct xcv_port *port;   /**< Optional: doorbell, cache maintenance, diagnostics. */
     uint32_t doorbell;             /**< Doorbell number for notify. */
     uint16_t queue_index;          /**< The queue's index, for diagnostics. */
+    /**
+     * A busy-polled queue: the device asks the driver never to notify (written once at init)
+     * and xcv_vq_device_pop_or_arm() / xcv_vq_device_process() never re-arm. The caller must
+     * then poll the queue itself (no notification will wake it).
+     */
+    bool polled;
 };
 
 /** @brief A device-role split virtqueue. Caller-allocated; fields are private. */
@@ -104,13 +110,15 @@ struct xcv_vq_device {
     uint16_t queue_index;          /**< @private */
     bool event_idx;                /**< @private */
     bool indirect;                 /**< @private */
+    bool polled;                   /**< @private never re-arm driver notifications */
 };
 
 /**
  * @brief Initialise a device queue over rings the driver placed at the given bus addresses.
  *
  * The ring areas are validated (alignment per spec: desc 16, avail 2, used 4; wholly inside one
- * window; no wrap) before anything is read. Nothing is written to shared memory.
+ * window; no wrap) before anything is read. Nothing is written to shared memory, except for a
+ * polled queue the hint that asks the driver not to notify.
  *
  * @return ::XCV_OK; ::XCV_EINVAL for a bad configuration from the caller (NULL, num not a power
  *         of two, max_chain > num); ::XCV_EPROTO_LAYOUT for misaligned areas;
@@ -139,9 +147,11 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain);
  * notification first and look once more for a chain that raced the re-arm.
  *
  * The loop of a notification-driven device: pop until ::XCV_EAGAIN, then sleep until the next
- * notification; nothing can be left behind.
+ * notification; nothing can be left behind. On a polled queue (xcv_vq_device_config::polled)
+ * this is xcv_vq_device_pop(): nothing is armed.
  *
- * @return As xcv_vq_device_pop(); ::XCV_EAGAIN means empty with notifications armed.
+ * @return As xcv_vq_device_pop(); ::XCV_EAGAIN means empty with notifications armed (or, on a
+ *         polled queue, just empty).
  */
 int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain);
 
@@ -186,7 +196,8 @@ typedef int (*xcv_vq_chain_fn)(void *ctx, const struct xcv_chain *chain, uint32_
  * @brief Pop up to @p budget chains, hand each to @p fn, push the results, then flush once.
  *
  * When the ring runs dry within the budget, driver notifications are re-enabled (and a kick
- * that raced that is caught), so a caller driven by notifications needs nothing else. When the
+ * that raced that is caught), so a caller driven by notifications needs nothing else; a polled
+ * queue is left disarmed, and its caller calls again from its loop. When the
  * budget runs out first, more chains may be pending: call again (no notification will come).
  *
  * The budget bounds the work per call, so a driver that floods the ring cannot starve the

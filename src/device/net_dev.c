@@ -99,20 +99,17 @@ static int net_rx_return(struct xcv_vq_device *q, const struct xcv_net_dev *n, u
     return err;
 }
 
-int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, const void *frame,
-                        uint32_t len)
+/* Deliver one frame into receive chains, staging the used entries without publishing them.
+ * Returns XCV_OK, XCV_EAGAIN (nothing taken), XCV_ENOMEM (dropped; the chains taken are
+ * completed empty) or a ring error. */
+static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
+                      const struct xcv_net_frame *f)
 {
-    if (n == NULL || (frame == NULL && len != 0u) || len > n->max_frame)
-        return XCV_EINVAL;
-    struct xcv_vq_device *q = xcv_vdev_queue(&n->vdev, XCV_NET_RXQ);
-    if (q == NULL)
-        return XCV_ENODEV;
-    bool mrg = net_negotiated(n, XCV_VIRTIO_NET_F_MRG_RXBUF);
     unsigned max_chains = mrg ? XCV_NET_MAX_MRG : 1u;
+    uint32_t len = f->len;
     uint64_t need = (uint64_t)XCV_VIRTIO_NET_HDR_SIZE + len;
     uint64_t have = 0;
     unsigned k = 0;
-    int err = 0;
     /* Bounded: a driver that keeps posting bad chains cannot hold the caller here. */
     for (unsigned tries = 0; have < need && k < max_chains && tries < 2u * XCV_NET_MAX_QUEUE;
          tries++) {
@@ -121,8 +118,8 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
         if (r == XCV_EAGAIN)
             break;
         if (r < 0) {
-            err = r;
-            break;
+            (void)net_rx_return(q, n, k);
+            return r;
         }
         /* 5.1.6.3.1: receive buffers are device-writable only; the first must hold the
          * header. Anything else is returned unused. */
@@ -130,8 +127,8 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
             n->stats.rx_bad_chain++;
             r = xcv_vq_device_push(q, c.head, 0);
             if (r < 0) {
-                err = r;
-                break;
+                (void)net_rx_return(q, n, k);
+                return r;
             }
             continue;
         }
@@ -141,63 +138,89 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
         have += c.in_len;
         k++;
     }
-
-    int ret;
-    if (err != 0) {
-        (void)net_rx_return(q, n, k);
-        ret = err;
-    } else if (have < need) {
-        if (k == 0u) {
-            ret = XCV_EAGAIN; /* nothing taken */
-        } else {
-            /* Without MRG_RXBUF the one chain is too small; with it, the driver has not posted
-             * enough. Either way the frame is dropped and the chains come back empty. */
-            n->stats.rx_dropped++;
-            int r = net_rx_return(q, n, k);
-            ret = r < 0 ? r : XCV_ENOMEM;
-        }
-    } else {
-        /* Every chain before the last is filled; the last gets the rest. Device-writable
-         * memory of these chains; the driver reads it after the used entries are published. */
-        const uint8_t *src = (const uint8_t *)frame;
-        uint32_t off = 0;
-        uint32_t used[XCV_NET_MAX_MRG];
-        for (unsigned i = 0; i < k; i++) {
-            uint32_t skip = i == 0u ? XCV_VIRTIO_NET_HDR_SIZE : 0u;
-            uint32_t room = n->rx_cap[i] - skip;
-            uint32_t c = room < len - off ? room : len - off;
-            uint32_t done =
-                c == 0u ? 0u : xcv_iov_scatter(net_rx_iov(n, i), n->rx_nin[i], skip, src + off, c);
-            used[i] = skip + done;
-            off += done;
-        }
-        struct xcv_net_hdr h = {0};
-        if (hdr != NULL)
-            h = *hdr;
-        /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
-        h.num_buffers = (uint16_t)k;
-        uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
-        xcv_net_hdr_store(wire, &h);
-        (void)xcv_iov_scatter(n->rx_iov, n->rx_nin[0], 0, wire, sizeof(wire));
-        ret = XCV_OK;
-        for (unsigned i = 0; i < k; i++) {
-            int r = xcv_vq_device_push(q, n->rx_head[i], used[i]);
-            if (r < 0 && ret == XCV_OK)
-                ret = r;
-        }
-        if (ret == XCV_OK) {
-            n->stats.rx_frames++;
-            n->stats.rx_bytes += len;
-        }
+    if (have < need) {
+        if (k == 0u)
+            return XCV_EAGAIN; /* nothing taken */
+        /* Without MRG_RXBUF the one chain is too small; with it, the driver has not posted
+         * enough. Either way the frame is dropped and the chains come back empty. */
+        n->stats.rx_dropped++;
+        int r = net_rx_return(q, n, k);
+        return r < 0 ? r : XCV_ENOMEM;
     }
+    /* Every chain before the last is filled; the last gets the rest. Device-writable memory of
+     * these chains; the driver reads it after the used entries are published. */
+    const uint8_t *src = (const uint8_t *)f->data;
+    uint32_t off = 0;
+    uint32_t used[XCV_NET_MAX_MRG];
+    for (unsigned i = 0; i < k; i++) {
+        uint32_t skip = i == 0u ? XCV_VIRTIO_NET_HDR_SIZE : 0u;
+        uint32_t room = n->rx_cap[i] - skip;
+        uint32_t c = room < len - off ? room : len - off;
+        uint32_t done =
+            c == 0u ? 0u : xcv_iov_scatter(net_rx_iov(n, i), n->rx_nin[i], skip, src + off, c);
+        used[i] = skip + done;
+        off += done;
+    }
+    struct xcv_net_hdr h = {0};
+    if (f->hdr != NULL)
+        h = *f->hdr;
+    /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
+    h.num_buffers = (uint16_t)k;
+    uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
+    xcv_net_hdr_store(wire, &h);
+    (void)xcv_iov_scatter(n->rx_iov, n->rx_nin[0], 0, wire, sizeof(wire));
+    int ret = XCV_OK;
+    for (unsigned i = 0; i < k; i++) {
+        int r = xcv_vq_device_push(q, n->rx_head[i], used[i]);
+        if (r < 0 && ret == XCV_OK)
+            ret = r;
+    }
+    if (ret == XCV_OK) {
+        n->stats.rx_frames++;
+        n->stats.rx_bytes += len;
+    }
+    return ret;
+}
+
+int xcv_net_dev_deliver_burst(struct xcv_net_dev *n, const struct xcv_net_frame *frames,
+                              unsigned count)
+{
+    if (n == NULL || (frames == NULL && count != 0u))
+        return XCV_EINVAL;
+    struct xcv_vq_device *q = xcv_vdev_queue(&n->vdev, XCV_NET_RXQ);
+    if (q == NULL)
+        return XCV_ENODEV;
+    bool mrg = net_negotiated(n, XCV_VIRTIO_NET_F_MRG_RXBUF);
+    unsigned done = 0;
+    int ret = XCV_OK;
+    for (; done < count; done++) {
+        const struct xcv_net_frame *f = &frames[done];
+        if ((f->data == NULL && f->len != 0u) || f->len > n->max_frame) {
+            ret = XCV_EINVAL;
+            break;
+        }
+        ret = net_rx_one(n, q, mrg, f);
+        if (ret != XCV_OK)
+            break;
+    }
+    /* One publish and at most one notification for the whole burst. */
     int fr = xcv_vq_device_flush(q);
     if (xcv_vq_device_broken(q) != 0) {
         (void)xcv_vdev_needs_reset(&n->vdev);
-        return ret < 0 && ret != XCV_EAGAIN && ret != XCV_ENOMEM ? ret : XCV_EBROKEN;
+        return ret < 0 && ret != XCV_EAGAIN && ret != XCV_ENOMEM && ret != XCV_EINVAL ? ret
+                                                                                      : XCV_EBROKEN;
     }
-    if (ret == XCV_OK && fr < 0)
+    if (fr < 0)
         return fr;
-    return ret;
+    return done > 0u ? (int)done : ret;
+}
+
+int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, const void *frame,
+                        uint32_t len)
+{
+    struct xcv_net_frame f = {.hdr = hdr, .data = frame, .len = len};
+    int r = xcv_net_dev_deliver_burst(n, &f, 1);
+    return r == 1 ? XCV_OK : r;
 }
 
 /* ---- control plane ---- */
@@ -268,6 +291,7 @@ int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
         .queues = n->queues,
         .num_queues = 2,
         .max_chain = qsize < XCV_NET_DEV_MAX_CHAIN ? qsize : (uint16_t)XCV_NET_DEV_MAX_CHAIN,
+        .polled = cfg->polled,
         .ops = &net_vdev_ops,
         .ctx = n,
     };

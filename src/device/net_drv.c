@@ -61,6 +61,7 @@ int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
     d->n_held = 0;
     d->want = 0;
     d->rx_posted = 0;
+    d->rx_err = 0;
     xcv_memset(d->mac, 0, sizeof(d->mac));
     xcv_memset(&d->stats, 0, sizeof(d->stats));
     d->pool = cfg->pool;
@@ -97,6 +98,11 @@ int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
             (void)xcv_vdrv_reset(&d->vdrv);
             return XCV_EPROTO_DEVICE;
         }
+    }
+    if (cfg->polled) {
+        /* Used buffers are found by polling: ask the device never to notify (a hint). */
+        xcv_vq_driver_disable_notify(xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ));
+        xcv_vq_driver_disable_notify(xcv_vdrv_queue(&d->vdrv, XCV_NET_TXQ));
     }
     r = xcv_net_drv_refill(d);
     return r < 0 ? r : XCV_OK;
@@ -149,59 +155,73 @@ static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
     }
 }
 
-int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
-                     uint32_t len)
+int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *frames,
+                           unsigned count)
 {
-    if (d == NULL || (frame == NULL && len != 0u))
+    if (d == NULL || (frames == NULL && count != 0u))
         return XCV_EINVAL;
     struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_TXQ);
     if (q == NULL)
         return XCV_ENODEV;
-    if (len > xcv_pool_buf_size(d->pool) - XCV_VIRTIO_NET_HDR_SIZE ||
-        (has(d, XCV_VIRTIO_NET_F_MTU) && len > (uint32_t)d->mtu + XCV_NET_ETH_HLEN))
-        return XCV_EINVAL;
+    uint32_t max = xcv_pool_buf_size(d->pool) - XCV_VIRTIO_NET_HDR_SIZE;
+    if (has(d, XCV_VIRTIO_NET_F_MTU) && (uint32_t)d->mtu + XCV_NET_ETH_HLEN < max)
+        max = (uint32_t)d->mtu + XCV_NET_ETH_HLEN;
+    for (unsigned i = 0; i < count; i++) {
+        if ((frames[i].data == NULL && frames[i].len != 0u) || frames[i].len > max)
+            return XCV_EINVAL; /* nothing is posted */
+    }
+    if (count == 0u)
+        return 0;
     int r = net_reclaim_tx(d, q);
     if (r != XCV_OK)
         return r;
-    struct xcv_sg sg;
-    uint8_t *buf = (uint8_t *)xcv_pool_alloc(d->pool, &sg.addr);
-    if (buf == NULL)
-        return XCV_ENOMEM;
-    /* The buffer belongs to the driver until it is posted: plain stores. */
-    struct xcv_net_hdr h = {0};
-    if (hdr != NULL)
-        h = *hdr;
-    h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
-    xcv_net_hdr_store(buf, &h);
-    if (len != 0u)
-        xcv_memcpy(buf + XCV_VIRTIO_NET_HDR_SIZE, frame, len);
-    sg.len = XCV_VIRTIO_NET_HDR_SIZE + len;
-    r = xcv_vq_driver_add(q, &sg, 1, 0, buf);
-    if (r != XCV_OK) {
-        (void)xcv_pool_free(d->pool, buf);
-        return r;
+    unsigned done = 0;
+    int err = XCV_OK;
+    for (; done < count; done++) {
+        const struct xcv_net_frame *f = &frames[done];
+        struct xcv_sg sg;
+        uint8_t *buf = (uint8_t *)xcv_pool_alloc(d->pool, &sg.addr);
+        if (buf == NULL) {
+            err = XCV_ENOMEM;
+            break;
+        }
+        /* The buffer belongs to the driver until it is posted: plain stores. */
+        struct xcv_net_hdr h = {0};
+        if (f->hdr != NULL)
+            h = *f->hdr;
+        h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
+        xcv_net_hdr_store(buf, &h);
+        if (f->len != 0u)
+            xcv_memcpy(buf + XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
+        sg.len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
+        r = xcv_vq_driver_add(q, &sg, 1, 0, buf);
+        if (r != XCV_OK) {
+            (void)xcv_pool_free(d->pool, buf);
+            err = r;
+            break;
+        }
     }
+    if (done == 0u)
+        return err;
+    /* One publish and at most one notification for the whole burst. */
     r = xcv_vq_driver_kick(q);
-    return r < 0 ? r : XCV_OK;
+    return r < 0 ? r : (int)done;
 }
 
-/* Return the held buffers to the pool and post fresh ones. */
-static void net_release(struct xcv_net_drv *d)
+int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
+                     uint32_t len)
 {
-    net_free_held(d);
-    (void)xcv_net_drv_refill(d);
+    struct xcv_net_frame f = {.hdr = hdr, .data = frame, .len = len};
+    int r = xcv_net_drv_send_burst(d, &f, 1);
+    return r == 1 ? XCV_OK : r;
 }
 
-int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,
-                        uint32_t *len)
+/* Take one frame into @p b without reposting. @p first: a frame that does not fit is dropped;
+ * otherwise it stays held and XCV_ENOMEM stops the burst. Returns XCV_OK, XCV_EAGAIN,
+ * XCV_ENOMEM, XCV_EPROTO_DEVICE (dropped) or a ring error. */
+static int net_rx_take(struct xcv_net_drv *d, struct xcv_vq_driver *q, struct xcv_net_rxbuf *b,
+                       bool first)
 {
-    if (d == NULL || len == NULL || (buf == NULL && cap != 0u))
-        return XCV_EINVAL;
-    struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ);
-    if (q == NULL) {
-        net_free_held(d);
-        return XCV_ENODEV;
-    }
     void *tok;
     uint32_t ul;
     while (d->n_held == 0u) {
@@ -211,10 +231,9 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
         if (d->rx_posted > 0u)
             d->rx_posted--;
         if (ul < XCV_VIRTIO_NET_HDR_SIZE) {
-            /* Returned without a frame (the device dropped one): post it again. */
+            /* Returned without a frame (the device dropped one): reposted by the refill. */
             d->stats.rx_empty++;
             (void)xcv_pool_free(d->pool, tok);
-            (void)xcv_net_drv_refill(d);
             continue;
         }
         /* Device-written bytes: copy the header once, validate the copy. */
@@ -228,7 +247,7 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
         d->n_held = 1;
         if (nb == 0u || nb > XCV_NET_MAX_MRG) {
             d->stats.rx_dropped++;
-            net_release(d);
+            net_free_held(d);
             return XCV_EPROTO_DEVICE;
         }
         d->want = nb;
@@ -247,12 +266,14 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
     uint64_t total = d->held_len[0] - XCV_VIRTIO_NET_HDR_SIZE;
     for (unsigned i = 1; i < d->n_held; i++)
         total += d->held_len[i];
-    if (total > cap) {
+    if (total > b->cap) {
+        if (!first)
+            return XCV_ENOMEM; /* held: the next call reports and drops it */
         d->stats.rx_dropped++;
-        net_release(d);
+        net_free_held(d);
         return XCV_ENOMEM;
     }
-    uint8_t *dst = (uint8_t *)buf;
+    uint8_t *dst = (uint8_t *)b->buf;
     uint32_t off = 0;
     for (unsigned i = 0; i < d->n_held; i++) {
         uint32_t skip = i == 0u ? XCV_VIRTIO_NET_HDR_SIZE : 0u;
@@ -261,10 +282,60 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
             xcv_memcpy(dst + off, (const uint8_t *)d->held[i] + skip, c);
         off += c;
     }
+    b->hdr = d->cur_hdr;
+    b->len = off;
+    net_free_held(d);
+    return XCV_OK;
+}
+
+int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs, unsigned count)
+{
+    if (d == NULL || (bufs == NULL && count != 0u))
+        return XCV_EINVAL;
+    for (unsigned i = 0; i < count; i++) {
+        if (bufs[i].buf == NULL && bufs[i].cap != 0u)
+            return XCV_EINVAL;
+    }
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ);
+    if (q == NULL) {
+        net_free_held(d);
+        return XCV_ENODEV;
+    }
+    if (d->rx_err != 0) {
+        int e = d->rx_err; /* the malformed frame that ended the last burst */
+        d->rx_err = 0;
+        return e;
+    }
+    unsigned done = 0;
+    int err = XCV_OK;
+    for (; done < count; done++) {
+        err = net_rx_take(d, q, &bufs[done], done == 0u);
+        if (err != XCV_OK)
+            break;
+    }
+    if (done > 0u && err == XCV_EPROTO_DEVICE)
+        d->rx_err = err;
+    /* Buffers taken (or dropped) are reposted together: one publish, at most one kick. */
+    int rr = xcv_net_drv_refill(d);
+    if (done > 0u)
+        return (int)done;
+    if (err == XCV_EAGAIN && rr < 0)
+        return rr;
+    return err;
+}
+
+int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,
+                        uint32_t *len)
+{
+    if (len == NULL)
+        return XCV_EINVAL;
+    struct xcv_net_rxbuf b = {.buf = buf, .cap = cap};
+    int r = xcv_net_drv_receive_burst(d, &b, 1);
+    if (r != 1)
+        return r;
     if (hdr != NULL)
-        *hdr = d->cur_hdr;
-    *len = off;
-    net_release(d);
+        *hdr = b.hdr;
+    *len = b.len;
     return XCV_OK;
 }
 
@@ -275,6 +346,7 @@ int xcv_net_drv_reset(struct xcv_net_drv *d)
     int r = xcv_vdrv_reset(&d->vdrv); /* reclaims posted buffers through the cancel callback */
     net_free_held(d);
     d->rx_posted = 0;
+    d->rx_err = 0;
     return r;
 }
 

@@ -416,6 +416,7 @@ static int h_set_vqueue(struct xcv_vdev *dev, const struct xcv_msg *m, struct xc
         .port = &dev->qport,
         .doorbell = qi,
         .queue_index = (uint16_t)qi,
+        .polled = dev->cfg.polled,
     };
     int r = xcv_vq_device_init(&q->vq, &vc);
     if (r != XCV_OK)
@@ -641,6 +642,7 @@ int xcv_vdev_host_start_queue(struct xcv_vdev *dev, uint16_t q,
         .port = dev->host,
         .doorbell = q,
         .queue_index = q,
+        .polled = dev->cfg.polled,
     };
     int r = xcv_vq_device_init(&vq->vq, &vc);
     if (r == XCV_OK)

@@ -93,7 +93,10 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     q->queue_index = cfg->queue_index;
     q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
     q->indirect = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
+    q->polled = cfg->polled;
     xcv_vq_device_reset(q);
+    if (q->polled)
+        xcv_vq_device_disable_notify(q); /* a hint, written once: this side polls */
     return XCV_OK;
 }
 
@@ -233,7 +236,7 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
 int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain)
 {
     int r = xcv_vq_device_pop(q, chain);
-    if (r != XCV_EAGAIN)
+    if (r != XCV_EAGAIN || q->polled)
         return r;
     r = xcv_vq_device_enable_notify(q);
     if (r < 0)
