@@ -75,6 +75,8 @@ extern "C" {
 #define XCV_NET_TXQ 1u
 /** @brief Longest chain the device model accepts on either queue. */
 #define XCV_NET_DEV_MAX_CHAIN 16u
+/** @brief Transmit chains the device model takes from the ring before handling them. */
+#define XCV_NET_DEV_BURST 16u
 /** @brief Largest queue size offered by the model, and largest the driver asks for. */
 #define XCV_NET_MAX_QUEUE 256u
 /** @brief Most receive buffers one frame may span (MRG_RXBUF), on both sides. */
@@ -177,8 +179,9 @@ struct xcv_net_dev {
     struct xcv_vdev_queue queues[2];                    /**< @private */
     struct xcv_vq_dev_slot rx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
     struct xcv_vq_dev_slot tx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
-    struct xcv_iov tx_iov[XCV_NET_DEV_MAX_CHAIN];       /**< @private transmit scratch */
-    struct xcv_iov frame_iov[XCV_NET_DEV_MAX_CHAIN];    /**< @private frame segments */
+    struct xcv_chain tx_chain[XCV_NET_DEV_BURST];       /**< @private a transmit burst */
+    struct xcv_iov tx_iov[XCV_NET_DEV_BURST * XCV_NET_DEV_MAX_CHAIN]; /**< @private */
+    struct xcv_iov frame_iov[XCV_NET_DEV_MAX_CHAIN];                /**< @private frame segments */
     struct xcv_iov rx_iov[XCV_NET_MAX_MRG * XCV_NET_DEV_MAX_CHAIN]; /**< @private */
     uint16_t rx_head[XCV_NET_MAX_MRG];                              /**< @private */
     uint16_t rx_nin[XCV_NET_MAX_MRG];                               /**< @private */
@@ -323,6 +326,7 @@ struct xcv_net_drv {
     uint8_t mac[6];                                     /**< @private */
     uint16_t mtu;                                       /**< @private */
     int rx_err;                                         /**< @private error after a burst */
+    bool mrg;                                           /**< @private MRG_RXBUF negotiated */
     struct xcv_net_drv_stats stats;                     /**< @private */
 };
 

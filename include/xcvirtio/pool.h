@@ -28,6 +28,7 @@ struct xcv_pool {
     uint32_t buf_size;        /**< @private */
     uint32_t count;           /**< @private */
     uint32_t nfree;           /**< @private */
+    uint8_t shift;            /**< @private log2(buf_size) when a power of two, else 0 */
 };
 
 /** @brief Buffers of @p buf_size bytes that fit in @p region_size bytes. */

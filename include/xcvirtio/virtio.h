@@ -65,46 +65,55 @@ extern "C" {
  * All virtio structures are little-endian. These helpers load and store through memcpy, so
  * they are safe for any alignment and compile to a single access on little-endian targets.
  * @{ */
+/** @cond XCV_INTERNAL */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define XCV_LE16(v) __builtin_bswap16(v)
+#define XCV_LE32(v) __builtin_bswap32(v)
+#define XCV_LE64(v) __builtin_bswap64(v)
+#else
+#define XCV_LE16(v) (v)
+#define XCV_LE32(v) (v)
+#define XCV_LE64(v) (v)
+#endif
+/** @endcond */
 /** @brief Read a little-endian 16-bit value from @p p. */
 static inline uint16_t xcv_le16_load(const void *p)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    return (uint16_t)(b[0] | (b[1] << 8));
+    uint16_t v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return XCV_LE16(v);
 }
 /** @brief Read a little-endian 32-bit value from @p p. */
 static inline uint32_t xcv_le32_load(const void *p)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+    uint32_t v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return XCV_LE32(v);
 }
 /** @brief Read a little-endian 64-bit value from @p p. */
 static inline uint64_t xcv_le64_load(const void *p)
 {
-    const uint8_t *b = (const uint8_t *)p;
-    return (uint64_t)xcv_le32_load(b) | ((uint64_t)xcv_le32_load(b + 4) << 32);
+    uint64_t v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return XCV_LE64(v);
 }
 /** @brief Write @p v as a little-endian 16-bit value at @p p. */
 static inline void xcv_le16_store(void *p, uint16_t v)
 {
-    uint8_t *b = (uint8_t *)p;
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
+    v = XCV_LE16(v);
+    __builtin_memcpy(p, &v, sizeof(v));
 }
 /** @brief Write @p v as a little-endian 32-bit value at @p p. */
 static inline void xcv_le32_store(void *p, uint32_t v)
 {
-    uint8_t *b = (uint8_t *)p;
-    b[0] = (uint8_t)v;
-    b[1] = (uint8_t)(v >> 8);
-    b[2] = (uint8_t)(v >> 16);
-    b[3] = (uint8_t)(v >> 24);
+    v = XCV_LE32(v);
+    __builtin_memcpy(p, &v, sizeof(v));
 }
 /** @brief Write @p v as a little-endian 64-bit value at @p p. */
 static inline void xcv_le64_store(void *p, uint64_t v)
 {
-    uint8_t *b = (uint8_t *)p;
-    xcv_le32_store(b, (uint32_t)v);
-    xcv_le32_store(b + 4, (uint32_t)(v >> 32));
+    v = XCV_LE64(v);
+    __builtin_memcpy(p, &v, sizeof(v));
 }
 /** @} */
 

@@ -94,6 +94,7 @@ struct xcv_vq_device {
     const uint8_t *avail;          /**< @private */
     uint8_t *used;                 /**< @private */
     const struct xcv_memmap *mem;  /**< @private */
+    uint32_t win_hint;             /**< @private window of the last translation */
     struct xcv_vq_dev_slot *slots; /**< @private */
     const struct xcv_port *port;   /**< @private */
     uint32_t doorbell;             /**< @private */

@@ -91,6 +91,7 @@ int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
     }
     if (has(d, XCV_VIRTIO_NET_F_MAC))
         xcv_memcpy(d->mac, c + XCV_VIRTIO_NET_CFG_MAC, 6);
+    d->mrg = has(d, XCV_VIRTIO_NET_F_MRG_RXBUF);
     d->mtu = XCV_NET_DEFAULT_MTU;
     if (has(d, XCV_VIRTIO_NET_F_MTU)) {
         d->mtu = xcv_le16_load(c + XCV_VIRTIO_NET_CFG_MTU);
@@ -241,7 +242,7 @@ static int net_rx_take(struct xcv_net_drv *d, struct xcv_vq_driver *q, struct xc
         xcv_memcpy(w, tok, sizeof(w));
         struct xcv_net_hdr *h = &d->cur_hdr;
         xcv_net_hdr_load(h, w);
-        unsigned nb = has(d, XCV_VIRTIO_NET_F_MRG_RXBUF) ? h->num_buffers : 1u;
+        unsigned nb = d->mrg ? h->num_buffers : 1u;
         d->held[0] = tok;
         d->held_len[0] = ul;
         d->n_held = 1;

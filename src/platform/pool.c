@@ -20,6 +20,9 @@ int xcv_pool_init(struct xcv_pool *pool, const struct xcv_window *region, uint32
     pool->region = *region;
     pool->free_list = free_list;
     pool->buf_size = buf_size;
+    pool->shift = 0;
+    if ((buf_size & (buf_size - 1u)) == 0u)
+        pool->shift = (uint8_t)__builtin_ctz(buf_size);
     pool->count = (uint32_t)count;
     /* Hand out low addresses first: free_list is a stack. */
     for (uint32_t i = 0; i < pool->count; i++)
@@ -41,9 +44,11 @@ void *xcv_pool_alloc(struct xcv_pool *pool, uint64_t *bus)
 /* The index of the buffer starting at local offset @off, or UINT32_MAX. */
 static uint32_t pool_index(const struct xcv_pool *pool, uint64_t off)
 {
-    if (off % pool->buf_size != 0u || off / pool->buf_size >= pool->count)
+    /* One division (none for a power-of-two size): this runs for every buffer freed. */
+    uint64_t i = pool->shift != 0u ? off >> pool->shift : off / pool->buf_size;
+    if (i >= pool->count || i * pool->buf_size != off)
         return UINT32_MAX;
-    return (uint32_t)(off / pool->buf_size);
+    return (uint32_t)i;
 }
 
 int xcv_pool_free(struct xcv_pool *pool, void *buf)

@@ -6,8 +6,9 @@
  * available ring and used_event; this side writes only the used ring and avail_event. Every
  * field the driver wrote is read exactly once into a local variable, validated, and only the
  * local copy is used afterwards, so a driver rewriting the ring concurrently cannot make a
- * checked value differ from the used one. All work is bounded: a chain visits at most
- * max_chain segments plus one indirect pointer, and process() pops at most its budget.
+ * checked value differ from the used one. (A prefetch hint may peek at the next slot early; what
+ * it reads steers the prefetch only and decides nothing.) All work is bounded: a chain visits at
+ * most max_chain segments plus one indirect pointer, and process() pops at most its budget.
  */
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
@@ -94,6 +95,7 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
     q->indirect = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
     q->polled = cfg->polled;
+    q->win_hint = 0;
     xcv_vq_device_reset(q);
     if (q->polled)
         xcv_vq_device_disable_notify(q); /* a hint, written once: this side polls */
@@ -110,6 +112,33 @@ static inline void dev_read_desc(const uint8_t *table, uint32_t i, struct dev_de
     d->len = xcv_le32_load(raw + XCV_DESC_LEN);
     d->flags = xcv_le16_load(raw + XCV_DESC_FLAGS);
     d->next = xcv_le16_load(raw + XCV_DESC_NEXT);
+}
+
+/* Is [bus, bus + len) wholly inside @w? xcv_window_translate()'s check, inline: off <= size and
+ * len <= size - off, written so that nothing can overflow. */
+static inline bool dev_in_window(const struct xcv_window *w, uint64_t bus, uint64_t len, void **p)
+{
+    uint64_t off = bus - w->bus_base;
+    if (bus < w->bus_base || off > w->size || len > w->size - off)
+        return false;
+    *p = w->local + off;
+    return true;
+}
+
+/* Translate a driver address: the window of the last hit first (buffers of a queue mostly come
+ * from one window), then every window. */
+static inline int dev_translate(struct xcv_vq_device *q, uint64_t bus, uint64_t len, void **p)
+{
+    const struct xcv_memmap *m = q->mem;
+    if (dev_in_window(&m->windows[q->win_hint], bus, len, p))
+        return XCV_OK;
+    for (uint32_t i = 0; i < m->count; i++) {
+        if (dev_in_window(&m->windows[i], bus, len, p)) {
+            q->win_hint = i;
+            return XCV_OK;
+        }
+    }
+    return xcv_memmap_translate(m, bus, len, p); /* fails too: its error code */
 }
 
 /* Walk and validate the chain at @head into @c. Returns 0 or a protocol error. */
@@ -136,7 +165,7 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
             if (d.len == 0u || (d.len % XCV_VRING_DESC_SIZE) != 0u)
                 return XCV_EPROTO_INDIRECT_LEN;
             void *t;
-            int r = xcv_memmap_translate(q->mem, d.addr, d.len, &t);
+            int r = dev_translate(q, d.addr, d.len, &t);
             if (r != XCV_OK)
                 return r;
             xcv_cache_invalidate(q->port, t, d.len);
@@ -150,7 +179,7 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
         if (nseg >= q->max_chain)
             return XCV_EPROTO_CHAIN_LEN; /* also the bound that ends any loop */
         void *p;
-        int r = xcv_memmap_translate(q->mem, d.addr, d.len, &p);
+        int r = dev_translate(q, d.addr, d.len, &p);
         if (r != XCV_OK)
             return r;
         if (d.flags & XCV_VRING_DESC_F_WRITE) {
@@ -223,6 +252,13 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
     uint16_t head = xcv_le16_load(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
     if (head >= q->num || q->slots[head].busy)
         return dev_break(q, XCV_EPROTO_HEAD);
+    if ((uint16_t)(q->avail_seen - q->last_avail) > 1u) {
+        /* More of the batch is published: start fetching the next chain's descriptor while
+         * this one is walked. A hint only: the slot value steers a prefetch and nothing else;
+         * the next pop reads the slot again and validates what it reads then. */
+        uint16_t next = xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 1u) & q->mask));
+        __builtin_prefetch(q->desc + (size_t)(next & q->mask) * XCV_VRING_DESC_SIZE);
+    }
     int r = dev_walk(q, head, chain);
     if (r != XCV_OK)
         return dev_break(q, r);

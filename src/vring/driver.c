@@ -112,6 +112,21 @@ static inline void drv_write_desc(uint8_t *d, uint64_t addr, uint32_t len, uint1
     xcv_le16_store(d + XCV_DESC_NEXT, next);
 }
 
+/* Record a written chain in the shadow and put its head in the next available slot. */
+static inline void drv_post(struct xcv_vq_driver *q, uint16_t head, uint16_t last, uint32_t wlen,
+                            unsigned ndesc, void *token)
+{
+    q->slots[head].token = token;
+    q->slots[head].wlen = wlen;
+    q->slots[head].last = last;
+    q->slots[head].ndesc = (uint16_t)ndesc;
+    /* Avail ring slot: driver-written; the device reads it only after the avail index store. */
+    xcv_le16_store(q->avail + XCV_AVAIL_RING(q->avail_idx & q->mask), head);
+    q->avail_idx++;
+    q->num_free = (uint16_t)(q->num_free - ndesc);
+    q->in_flight++;
+}
+
 int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned n_out,
                       unsigned n_in, void *token)
 {
@@ -122,6 +137,17 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
     unsigned n = n_out + n_in;
     if (sg == NULL || token == NULL || n == 0u || n < n_out || n > q->num)
         return XCV_EINVAL;
+    if (n == 1u) {
+        /* One segment (the common case): no list walk, no indirect table. */
+        if (q->num_free == 0u)
+            return XCV_ENOSPC;
+        uint16_t head = q->free_head;
+        drv_write_desc(q->desc + (size_t)head * XCV_VRING_DESC_SIZE, sg[0].addr, sg[0].len,
+                       n_in != 0u ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u, 0);
+        q->free_head = q->slots[head].next;
+        drv_post(q, head, head, n_in != 0u ? sg[0].len : 0u, 1u, token);
+        return XCV_OK;
+    }
 
     uint64_t wlen = 0;
     for (unsigned i = n_out; i < n; i++)
@@ -169,15 +195,7 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
         q->free_head = idx;
     }
 
-    q->slots[head].token = token;
-    q->slots[head].wlen = (uint32_t)wlen;
-    q->slots[head].last = last;
-    q->slots[head].ndesc = (uint16_t)needed;
-    /* Avail ring slot: driver-written; the device reads it only after the avail index store. */
-    xcv_le16_store(q->avail + XCV_AVAIL_RING(q->avail_idx & q->mask), head);
-    q->avail_idx++;
-    q->num_free = (uint16_t)(q->num_free - needed);
-    q->in_flight++;
+    drv_post(q, head, last, (uint32_t)wlen, needed, token);
     return XCV_OK;
 }
 
