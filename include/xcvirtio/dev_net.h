@@ -153,24 +153,27 @@ struct xcv_net_dev_config {
     unsigned budget;        /**< Transmit chains handled per notification; 0 = queue size. */
     uint64_t ring_features; /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
     /**
-     * Busy-poll: the driver is asked never to notify, so no transmitq kick runs the model; the
-     * owner calls xcv_net_dev_run() and retries xcv_net_dev_deliver_burst() from its loop.
+     * Busy-poll: the driver is asked not to notify, and a transmitq kick that comes anyway is
+     * ignored (the model never runs from the channel's poll); the owner calls
+     * xcv_net_dev_run() and retries xcv_net_dev_deliver_burst() from its loop.
      */
     bool polled;
 };
 
 /** @brief Counters of a device model (device role), for diagnostics and tests. */
 struct xcv_net_dev_stats {
-    uint64_t tx_frames;    /**< Frames handed to the backend. */
-    uint64_t tx_bytes;     /**< Frame bytes handed to the backend. */
-    uint64_t tx_errors;    /**< Backend transmit calls that returned an error. */
-    uint64_t tx_dropped;   /**< Hostile transmit chains (short header, writable segment,
-                                oversize frame), completed with used length 0. */
-    uint64_t rx_frames;    /**< Frames delivered into receive buffers. */
-    uint64_t rx_bytes;     /**< Frame bytes delivered. */
-    uint64_t rx_bad_chain; /**< Hostile receive chains (readable segment, too short for the
-                                header), completed with used length 0. */
-    uint64_t rx_dropped;   /**< Frames dropped: did not fit the buffers available. */
+    uint64_t tx_frames;       /**< Frames handed to the backend. */
+    uint64_t tx_bytes;        /**< Frame bytes handed to the backend. */
+    uint64_t tx_errors;       /**< Backend transmit calls that returned an error. */
+    uint64_t tx_dropped;      /**< Hostile transmit chains (short header, writable segment,
+                                   oversize frame), completed with used length 0. */
+    uint64_t rx_frames;       /**< Frames delivered into receive buffers. */
+    uint64_t rx_bytes;        /**< Frame bytes delivered. */
+    uint64_t rx_bad_chain;    /**< Hostile receive chains (readable segment, too short for the
+                                   header), completed with used length 0. */
+    uint64_t rx_dropped;      /**< Frames dropped: did not fit the buffers available. */
+    uint64_t doorbell_errors; /**< Notifications of delivered frames the port failed to send
+                                   (the frames were published). */
 };
 
 /** @brief A virtio-net device model. Caller-allocated (static is fine); fields are private. */
@@ -259,7 +262,8 @@ int xcv_net_dev_deliver(struct xcv_net_dev *n, const struct xcv_net_hdr *hdr, co
  * @param count Frames to deliver.
  * @return Frames delivered (1..count), 0 for @p count 0, or the first frame's error as for
  *         xcv_net_dev_deliver() (::XCV_EAGAIN, ::XCV_ENOMEM, ::XCV_EINVAL, ::XCV_ENODEV, a ring
- *         error); an error of the doorbell when the driver could not be notified.
+ *         error). Delivered frames are counted even when the doorbell fails afterwards (see
+ *         xcv_net_dev_stats::doorbell_errors), so a caller never delivers a frame twice.
  */
 int xcv_net_dev_deliver_burst(struct xcv_net_dev *n, const struct xcv_net_frame *frames,
                               unsigned count);
@@ -287,8 +291,9 @@ struct xcv_net_drv_config {
     uint16_t rx_buffers;   /**< Receive buffers kept posted (0 = half the queue size). */
     uint64_t features;     /**< Features to accept; 0 = all this driver knows. */
     /**
-     * Busy-poll: ask the device never to notify (used buffers are found by polling
-     * xcv_net_drv_receive_burst() and by the reclaim in every send).
+     * Busy-poll: ask the device not to notify (used buffers are found by polling
+     * xcv_net_drv_receive_burst() and by the reclaim in every send). The hint is renewed as
+     * the rings advance, so no notification comes however long the stream runs.
      */
     bool polled;
 };
@@ -298,6 +303,8 @@ struct xcv_net_drv_stats {
     uint64_t rx_empty;   /**< Receive buffers the device returned without a frame (reposted). */
     uint64_t rx_dropped; /**< Frames dropped by the driver (malformed, or too big for the
                               caller). */
+    uint64_t doorbell_errors; /**< Notifications of sent frames the port failed to send (the
+                                   frames were published). */
 };
 
 /** @brief One receive slot of a burst (driver role). */
@@ -327,6 +334,9 @@ struct xcv_net_drv {
     uint16_t mtu;                                       /**< @private */
     int rx_err;                                         /**< @private error after a burst */
     bool mrg;                                           /**< @private MRG_RXBUF negotiated */
+    bool polled;                                        /**< @private */
+    uint16_t rx_hint_age;                               /**< @private frames since the hint */
+    uint16_t tx_hint_age;                               /**< @private frames since the hint */
     struct xcv_net_drv_stats stats;                     /**< @private */
 };
 
@@ -376,7 +386,8 @@ int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const
  * @param count Frames to send.
  * @return Frames sent (1..count), 0 for @p count 0; when none could be sent, the error as for
  *         xcv_net_drv_send() (::XCV_ENOMEM, ::XCV_ENOSPC, ::XCV_EINVAL, ::XCV_ENODEV, a ring
- *         error).
+ *         error). Published frames are counted even when the doorbell fails afterwards (see
+ *         xcv_net_drv_stats::doorbell_errors), so a caller never sends a frame twice.
  */
 int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *frames,
                            unsigned count);
@@ -400,9 +411,9 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
  * whole burst (one publish, at most one notification).
  *
  * Frames are handled as by xcv_net_drv_receive(). A frame bigger than its slot's @c cap stops
- * the burst and stays held when it is not the first: the next call reports it (::XCV_ENOMEM,
- * dropped). A malformed frame after the first is dropped at once and its ::XCV_EPROTO_DEVICE
- * is returned by the next call.
+ * the burst and stays held when it is not the first: the next call takes it first, into its
+ * first slot, or drops it with ::XCV_ENOMEM when that slot is too small as well. A malformed frame
+ * after the first is dropped at once and its ::XCV_EPROTO_DEVICE is returned by the next call.
  *
  * @param d The driver.
  * @param bufs @p count slots: @c buf and @c cap set by the caller; @c len and @c hdr filled.

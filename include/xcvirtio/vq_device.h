@@ -81,8 +81,9 @@ struct xcv_vq_device_config {
     uint32_t doorbell;             /**< Doorbell number for notify. */
     uint16_t queue_index;          /**< The queue's index, for diagnostics. */
     /**
-     * A busy-polled queue: the device asks the driver never to notify (written once at init)
-     * and xcv_vq_device_pop_or_arm() / xcv_vq_device_process() never re-arm. The caller must
+     * A busy-polled queue: the device asks the driver not to notify (at init, and with
+     * EVENT_IDX renewed every 16384 entries so the index never comes round to it) and
+     * xcv_vq_device_pop_or_arm() / xcv_vq_device_process() never re-arm. The caller must
      * then poll the queue itself (no notification will wake it).
      */
     bool polled;
@@ -112,6 +113,7 @@ struct xcv_vq_device {
     bool event_idx;                /**< @private */
     bool indirect;                 /**< @private */
     bool polled;                   /**< @private never re-arm driver notifications */
+    uint16_t hint_at;              /**< @private avail index when the polled hint was written */
 };
 
 /**

@@ -198,6 +198,21 @@ int xcv_vq_driver_kick(struct xcv_vq_driver *q);
 int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len);
 
 /**
+ * @brief The token of a used chain not yet taken, @p ahead entries after the next one, without
+ * taking it: for prefetching the buffer behind it before its turn comes (driver role).
+ *
+ * A hint and nothing more: only entries covered by the used index the last
+ * xcv_vq_driver_get_used() acquired are looked at, and the entry is read again and validated
+ * when it is taken, so the answer may be wrong for a misbehaving device (never a pointer that
+ * is not one of this queue's own tokens). Use it to steer a prefetch, never to access data.
+ *
+ * @param q The queue (read only).
+ * @param ahead 0 for the chain the next xcv_vq_driver_get_used() returns, 1 for the one after.
+ * @return A token of this queue, or NULL when that entry is not known to be used yet.
+ */
+void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead);
+
+/**
  * @brief Ask the device for a notification when more buffers are used, and check for a race.
  *
  * With EVENT_IDX this writes used_event once; otherwise it clears NO_INTERRUPT. A notification

@@ -276,8 +276,13 @@ int xcv_net_dev_deliver_burst(struct xcv_net_dev *n, const struct xcv_net_frame 
         return ret < 0 && ret != XCV_EAGAIN && ret != XCV_ENOMEM && ret != XCV_EINVAL ? ret
                                                                                       : XCV_EBROKEN;
     }
-    if (fr < 0)
+    if (fr < 0) {
+        if (done > 0u) {
+            n->stats.doorbell_errors++; /* published: never report them as not delivered */
+            return (int)done;
+        }
         return fr;
+    }
     return done > 0u ? (int)done : ret;
 }
 
@@ -295,7 +300,7 @@ static void net_notify(void *ctx, struct xcv_vdev *dev, uint16_t q)
 {
     struct xcv_net_dev *n = (struct xcv_net_dev *)ctx;
     (void)dev;
-    if (q == XCV_NET_TXQ)
+    if (q == XCV_NET_TXQ && !n->vdev.cfg.polled) /* polled: the owner runs it */
         (void)xcv_net_dev_run(n, n->budget);
     else if (q == XCV_NET_RXQ && n->ops->rx_ready != NULL)
         n->ops->rx_ready(n->backend_ctx);

@@ -20,6 +20,9 @@
      XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) |               \
      XCV_FEATURE(XCV_VIRTIO_F_VERSION_1))
 
+/* How many used receive buffers ahead of the one being copied are prefetched. */
+#define NET_RX_PREFETCH 4u
+
 static bool has(const struct xcv_net_drv *d, unsigned bit)
 {
     return (xcv_vdrv_features(&d->vdrv) & XCV_FEATURE(bit)) != 0u;
@@ -100,8 +103,11 @@ int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
             return XCV_EPROTO_DEVICE;
         }
     }
+    d->polled = cfg->polled;
+    d->rx_hint_age = 0;
+    d->tx_hint_age = 0;
     if (cfg->polled) {
-        /* Used buffers are found by polling: ask the device never to notify (a hint). */
+        /* Used buffers are found by polling: ask the device not to notify (a hint). */
         xcv_vq_driver_disable_notify(xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ));
         xcv_vq_driver_disable_notify(xcv_vdrv_queue(&d->vdrv, XCV_NET_TXQ));
     }
@@ -139,6 +145,21 @@ int xcv_net_drv_refill(struct xcv_net_drv *d)
             err = r;
     }
     return err != 0 ? err : posted;
+}
+
+/* Polled: renew "do not notify" every 16384 chains, long before the device's used index could
+ * come round to the event index written last (EVENT_IDX compares 16-bit indices). */
+static void net_renew_hint(struct xcv_net_drv *d, struct xcv_vq_driver *q, uint16_t *age,
+                           unsigned n)
+{
+    if (!d->polled)
+        return;
+    if ((unsigned)*age + n >= 0x4000u) {
+        xcv_vq_driver_disable_notify(q);
+        *age = 0;
+    } else {
+        *age = (uint16_t)(*age + n);
+    }
 }
 
 /* Take back transmit buffers the device has used. */
@@ -186,6 +207,9 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
             err = XCV_ENOMEM;
             break;
         }
+        /* The next buffer the pool hands out: start taking its first line for writing while
+         * this frame is copied (a hint; the device read it last). */
+        __builtin_prefetch(xcv_pool_peek(d->pool), 1);
         /* The buffer belongs to the driver until it is posted: plain stores. */
         struct xcv_net_hdr h = {0};
         if (f->hdr != NULL)
@@ -206,7 +230,12 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
         return err;
     /* One publish and at most one notification for the whole burst. */
     r = xcv_vq_driver_kick(q);
-    return r < 0 ? r : (int)done;
+    if (r == XCV_EBROKEN)
+        return r; /* not published: the queue is broken and every chain comes back at reset */
+    if (r < 0)
+        d->stats.doorbell_errors++; /* published: never report the frames as not sent */
+    net_renew_hint(d, q, &d->tx_hint_age, done);
+    return (int)done;
 }
 
 int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
@@ -310,12 +339,23 @@ int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs,
     unsigned done = 0;
     int err = XCV_OK;
     for (; done < count; done++) {
+        /* Start fetching the buffers of the frames a few entries ahead, so their transfers
+         * overlap this frame's copy (tokens are the buffers' local addresses; a hint only).
+         * The used index is read by the first take, so the window is filled after it. */
+        for (unsigned a = done <= 1u ? 0u : NET_RX_PREFETCH - 1u; a < NET_RX_PREFETCH; a++) {
+            const uint8_t *nb = (const uint8_t *)xcv_vq_driver_peek_used(q, a);
+            if (nb != NULL) {
+                __builtin_prefetch(nb);
+                __builtin_prefetch(nb + 64);
+            }
+        }
         err = net_rx_take(d, q, &bufs[done], done == 0u);
         if (err != XCV_OK)
             break;
     }
     if (done > 0u && err == XCV_EPROTO_DEVICE)
         d->rx_err = err;
+    net_renew_hint(d, q, &d->rx_hint_age, done);
     /* Buffers taken (or dropped) are reposted together: one publish, at most one kick. */
     int rr = xcv_net_drv_refill(d);
     if (done > 0u)

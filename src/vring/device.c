@@ -49,6 +49,7 @@ void xcv_vq_device_reset(struct xcv_vq_device *q)
     q->used_pub = 0;
     q->signalled = 0;
     q->in_flight = 0;
+    q->hint_at = 0;
 }
 
 static int dev_map_area(const struct xcv_memmap *m, uint64_t bus, size_t len, uint64_t align,
@@ -98,7 +99,7 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     q->win_hint = 0;
     xcv_vq_device_reset(q);
     if (q->polled)
-        xcv_vq_device_disable_notify(q); /* a hint, written once: this side polls */
+        xcv_vq_device_disable_notify(q); /* a hint: this side polls (renewed by pop) */
     return XCV_OK;
 }
 
@@ -211,6 +212,35 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
     return XCV_OK;
 }
 
+/*
+ * More of the batch is published: a two-stage prefetch pipeline over the chains after the one
+ * being popped. The descriptor of the chain two ahead starts moving now; the chain one ahead,
+ * whose descriptor was started by the previous pop, gets its first buffer line started (for
+ * writing when the driver made it device-writable), so the buffer's transfer overlaps this
+ * chain's work instead of stalling the next one. Hints only: what is read here steers
+ * prefetches and nothing else (a prefetch cannot fault); the next pops read the slots and
+ * descriptors again and validate what they read then.
+ */
+static inline void dev_prefetch_ahead(struct xcv_vq_device *q)
+{
+    uint16_t h1 = xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 1u) & q->mask));
+    const uint8_t *d1 = q->desc + (size_t)(h1 & q->mask) * XCV_VRING_DESC_SIZE;
+    uint64_t addr = xcv_le64_load(d1 + XCV_DESC_ADDR);
+    uint16_t flags = xcv_le16_load(d1 + XCV_DESC_FLAGS);
+    void *p;
+    if (!(flags & XCV_VRING_DESC_F_INDIRECT) &&
+        dev_in_window(&q->mem->windows[q->win_hint], addr, 1u, &p)) {
+        if (flags & XCV_VRING_DESC_F_WRITE)
+            __builtin_prefetch(p, 1);
+        else
+            __builtin_prefetch(p, 0);
+    }
+    if ((uint16_t)(q->avail_seen - q->last_avail) > 2u) {
+        uint16_t h2 = xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 2u) & q->mask));
+        __builtin_prefetch(q->desc + (size_t)(h2 & q->mask) * XCV_VRING_DESC_SIZE);
+    }
+}
+
 /* Read the driver's avail index once and check that it moved by no more than the ring size. */
 static int dev_refresh_avail(struct xcv_vq_device *q, uint16_t *idx)
 {
@@ -244,6 +274,11 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
             return XCV_EAGAIN;
         }
         q->avail_seen = idx;
+        if (q->polled && q->event_idx && (uint16_t)(idx - q->hint_at) >= 0x4000u) {
+            /* Renew "do not notify" long before the driver's index could come round to it. */
+            xcv_vq_device_disable_notify(q);
+            q->hint_at = idx;
+        }
         /* Once per batch: the new slots and the table they point into. */
         xcv_cache_invalidate(q->port, q->avail, XCV_VRING_AVAIL_BYTES(q->num));
         xcv_cache_invalidate(q->port, q->desc, XCV_VRING_DESC_BYTES(q->num));
@@ -252,13 +287,8 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
     uint16_t head = xcv_le16_load(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
     if (head >= q->num || q->slots[head].busy)
         return dev_break(q, XCV_EPROTO_HEAD);
-    if ((uint16_t)(q->avail_seen - q->last_avail) > 1u) {
-        /* More of the batch is published: start fetching the next chain's descriptor while
-         * this one is walked. A hint only: the slot value steers a prefetch and nothing else;
-         * the next pop reads the slot again and validates what it reads then. */
-        uint16_t next = xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 1u) & q->mask));
-        __builtin_prefetch(q->desc + (size_t)(next & q->mask) * XCV_VRING_DESC_SIZE);
-    }
+    if ((uint16_t)(q->avail_seen - q->last_avail) > 1u)
+        dev_prefetch_ahead(q);
     int r = dev_walk(q, head, chain);
     if (r != XCV_OK)
         return dev_break(q, r);
@@ -456,6 +486,7 @@ int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_
     q->used_idx = next_used;
     q->used_pub = next_used;
     q->signalled = next_used;
+    q->hint_at = next_avail;
     return XCV_OK;
 }
 

@@ -319,6 +319,18 @@ int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
     return XCV_OK;
 }
 
+void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead)
+{
+    if (q == NULL || q->broken != 0 || (uint16_t)(q->used_seen - q->last_used) <= ahead)
+        return NULL;
+    /* Used entry: device-written, covered by the used index already acquired. A hint only:
+     * the id picks one of this side's own tokens and nothing else; get_used reads the entry
+     * again and validates it when the chain is taken. */
+    const uint8_t *e = q->used + XCV_USED_RING((q->last_used + ahead) & q->mask);
+    uint32_t id = xcv_le32_load(e);
+    return id < q->num ? q->slots[id].token : NULL;
+}
+
 int xcv_vq_driver_enable_notify(struct xcv_vq_driver *q)
 {
     if (q == NULL)
