@@ -159,6 +159,21 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain);
 int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain);
 
 /**
+ * @brief Pop up to @p n chains in one call: each as xcv_vq_device_pop(), with the argument and
+ * state checks done once for the burst. When the ring runs dry first, notifications are re-armed
+ * and a chain that raced the re-arm is taken, as xcv_vq_device_pop_or_arm() does (a polled
+ * queue is not armed).
+ *
+ * @param q The queue.
+ * @param chains @p n chains, each with @c iov and @c cap (>= max_chain) set; filled in order.
+ * @param n Chains wanted.
+ * @return Chains popped (0 when none was available); ::XCV_EINVAL for bad storage; when the
+ *         first chain breaks the queue, the protocol error (a later one ends the burst and the
+ *         next call returns ::XCV_EBROKEN); ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, unsigned n);
+
+/**
  * @brief Stage a used entry for chain @p head with @p len bytes written. Not visible to the
  * driver until xcv_vq_device_publish().
  * @return ::XCV_OK; ::XCV_EINVAL when @p head is not a chain popped and not yet pushed, or

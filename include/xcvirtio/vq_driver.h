@@ -161,6 +161,24 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
                       unsigned n_in, void *token);
 
 /**
+ * @brief Post up to @p n one-segment chains in one call (the argument and state checks are done
+ * once for the burst), like @p n calls of xcv_vq_driver_add() with one element each. Nothing is
+ * published.
+ *
+ * @param q The queue.
+ * @param sg @p n elements, one chain each; copied, the caller keeps the array.
+ * @param n Chains to post.
+ * @param device_writable True: every element is device-writable (receive buffers); false:
+ *        device-readable.
+ * @param tokens @p n non-NULL caller values, returned with the chains.
+ * @return Chains posted (as many as there are free descriptors, in order); ::XCV_ENOSPC when no
+ *         descriptor is free; ::XCV_EINVAL for a NULL token or array (nothing is posted);
+ *         ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_driver_add_burst(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned n,
+                            bool device_writable, void *const *tokens);
+
+/**
  * @brief Make every chain added since the last publish visible to the device (one release
  * store of the available index, with cache maintenance once per batch if the port has it).
  * @return The number of chains published (>= 0) or ::XCV_EBROKEN.
@@ -196,6 +214,21 @@ int xcv_vq_driver_kick(struct xcv_vq_driver *q);
  *         bad used entry or index; ::XCV_EBROKEN when already broken.
  */
 int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len);
+
+/**
+ * @brief Take up to @p n used chains in one call: each as xcv_vq_driver_get_used(), with the
+ * argument and state checks done once for the burst.
+ *
+ * @param q The queue.
+ * @param[out] tokens @p n slots for the chains' tokens.
+ * @param[out] lens @p n slots for the bytes the device wrote.
+ * @param n Chains wanted.
+ * @return Chains taken (0 when none was used); ::XCV_EINVAL for NULL arrays; when the first
+ *         entry breaks the queue, the protocol error (a later one ends the burst and the next
+ *         call returns ::XCV_EBROKEN); ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_driver_get_used_burst(struct xcv_vq_driver *q, void **tokens, uint32_t *lens,
+                                 unsigned n);
 
 /**
  * @brief The token of a used chain not yet taken, @p ahead entries after the next one, without

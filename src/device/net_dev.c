@@ -85,31 +85,24 @@ int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
          * (the header and the start of the frame), so that those line transfers overlap
          * instead of stalling one frame at a time. The prefetch is a hint: the bytes are read
          * (once) when the chain is handled. */
-        unsigned k = 0;
-        while (k < want) {
-            struct xcv_chain *c = &n->tx_chain[k];
-            c->iov = &n->tx_iov[(size_t)k * XCV_NET_DEV_MAX_CHAIN];
-            c->cap = XCV_NET_DEV_MAX_CHAIN;
-            int r = xcv_vq_device_pop_or_arm(q, c); /* arms when the ring runs dry */
-            if (r == XCV_EAGAIN)
-                break;
-            if (r < 0) {
-                err = r;
-                break;
-            }
-            if (c->n_out != 0u && c->iov[0].len != 0u) {
-                const uint8_t *b = (const uint8_t *)c->iov[0].base;
-                __builtin_prefetch(b);
-            }
-            k++;
+        int r = xcv_vq_device_pop_burst(q, n->tx_chain, want); /* re-arms when dry */
+        if (r < 0) {
+            err = r;
+            break;
+        }
+        unsigned k = (unsigned)r;
+        for (unsigned i = 0; i < k; i++) {
+            const struct xcv_chain *c = &n->tx_chain[i];
+            if (c->n_out != 0u && c->iov[0].len != 0u)
+                __builtin_prefetch(c->iov[0].base);
         }
         /* Then hand each to the backend and complete it: every popped chain is pushed. */
         for (unsigned i = 0; i < k; i++) {
             uint32_t written;
             (void)net_tx_chain(n, &n->tx_chain[i], &written);
-            int r = xcv_vq_device_push(q, n->tx_chain[i].head, 0);
-            if (r < 0 && err == 0)
-                err = r;
+            int pr = xcv_vq_device_push(q, n->tx_chain[i].head, 0);
+            if (pr < 0 && err == 0)
+                err = pr;
         }
         done += k;
         if (k < want)
@@ -349,6 +342,10 @@ int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
     if (cfg->mrg_rxbuf)
         f |= XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF);
 
+    for (unsigned i = 0; i < XCV_NET_DEV_BURST; i++) {
+        n->tx_chain[i].iov = &n->tx_iov[(size_t)i * XCV_NET_DEV_MAX_CHAIN];
+        n->tx_chain[i].cap = XCV_NET_DEV_MAX_CHAIN;
+    }
     n->queues[XCV_NET_RXQ].slots = n->rx_slots;
     n->queues[XCV_NET_RXQ].max_size = qsize;
     n->queues[XCV_NET_TXQ].slots = n->tx_slots;

@@ -20,6 +20,9 @@
      XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) |               \
      XCV_FEATURE(XCV_VIRTIO_F_VERSION_1))
 
+/* Buffers moved per ring call when sending, reclaiming and reposting. */
+#define NET_DRV_BURST 32u
+
 /* How many used receive buffers ahead of the one being copied are prefetched. */
 #define NET_RX_PREFETCH 4u
 
@@ -122,22 +125,30 @@ int xcv_net_drv_refill(struct xcv_net_drv *d)
         return XCV_ENODEV;
     int posted = 0;
     int err = 0;
-    while (d->rx_posted < d->rx_target) {
-        struct xcv_sg sg;
-        void *buf = xcv_pool_alloc(d->pool, &sg.addr);
-        if (buf == NULL)
-            break;
-        /* 5.1.6.3.1: the whole buffer is device-writable. */
-        sg.len = xcv_pool_buf_size(d->pool);
-        int r = xcv_vq_driver_add(q, &sg, 0, 1, buf);
-        if (r != XCV_OK) {
-            (void)xcv_pool_free(d->pool, buf);
-            if (r != XCV_ENOSPC)
-                err = r;
-            break;
+    while (d->rx_posted < d->rx_target && err == 0) {
+        /* In bursts: take buffers from the pool, post them together. */
+        struct xcv_sg sg[NET_DRV_BURST];
+        void *buf[NET_DRV_BURST];
+        unsigned want = d->rx_target - d->rx_posted;
+        unsigned k = 0;
+        if (want > NET_DRV_BURST)
+            want = NET_DRV_BURST;
+        for (; k < want; k++) {
+            buf[k] = xcv_pool_alloc(d->pool, &sg[k].addr);
+            if (buf[k] == NULL)
+                break;
+            sg[k].len = xcv_pool_buf_size(d->pool); /* 5.1.6.3.1: all device-writable */
         }
-        d->rx_posted++;
-        posted++;
+        int r = k != 0u ? xcv_vq_driver_add_burst(q, sg, k, true, buf) : 0;
+        unsigned added = r > 0 ? (unsigned)r : 0u;
+        for (unsigned i = added; i < k; i++)
+            (void)xcv_pool_free(d->pool, buf[i]); /* the ring is full: back to the pool */
+        if (r < 0 && r != XCV_ENOSPC)
+            err = r;
+        d->rx_posted += added;
+        posted += (int)added;
+        if (added < want)
+            break;
     }
     if (posted > 0) {
         int r = xcv_vq_driver_kick(q);
@@ -166,14 +177,15 @@ static void net_renew_hint(struct xcv_net_drv *d, struct xcv_vq_driver *q, uint1
 static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
 {
     for (;;) {
-        void *tok;
-        uint32_t len;
-        int r = xcv_vq_driver_get_used(q, &tok, &len);
-        if (r == XCV_EAGAIN)
-            return XCV_OK;
-        if (r != XCV_OK)
+        void *tok[NET_DRV_BURST];
+        uint32_t len[NET_DRV_BURST];
+        int r = xcv_vq_driver_get_used_burst(q, tok, len, NET_DRV_BURST);
+        if (r < 0)
             return r;
-        (void)xcv_pool_free(d->pool, tok);
+        for (int i = 0; i < r; i++)
+            (void)xcv_pool_free(d->pool, tok[i]);
+        if (r < (int)NET_DRV_BURST)
+            return XCV_OK;
     }
 }
 
@@ -199,30 +211,41 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
         return r;
     unsigned done = 0;
     int err = XCV_OK;
-    for (; done < count; done++) {
-        const struct xcv_net_frame *f = &frames[done];
-        struct xcv_sg sg;
-        uint8_t *buf = (uint8_t *)xcv_pool_alloc(d->pool, &sg.addr);
-        if (buf == NULL) {
-            err = XCV_ENOMEM;
-            break;
+    while (done < count) {
+        /* In bursts: take pool buffers, start taking their first lines for writing (the
+         * device read them last), fill them, post them together. */
+        struct xcv_sg sg[NET_DRV_BURST];
+        void *buf[NET_DRV_BURST];
+        unsigned want = count - done < NET_DRV_BURST ? count - done : NET_DRV_BURST;
+        unsigned k = 0;
+        for (; k < want; k++) {
+            buf[k] = xcv_pool_alloc(d->pool, &sg[k].addr);
+            if (buf[k] == NULL)
+                break;
+            __builtin_prefetch(buf[k], 1);
         }
-        /* The next buffer the pool hands out: start taking its first line for writing while
-         * this frame is copied (a hint; the device read it last). */
-        __builtin_prefetch(xcv_pool_peek(d->pool), 1);
-        /* The buffer belongs to the driver until it is posted: plain stores. */
-        struct xcv_net_hdr h = {0};
-        if (f->hdr != NULL)
-            h = *f->hdr;
-        h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
-        xcv_net_hdr_store(buf, &h);
-        if (f->len != 0u)
-            xcv_memcpy(buf + XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
-        sg.len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
-        r = xcv_vq_driver_add(q, &sg, 1, 0, buf);
-        if (r != XCV_OK) {
-            (void)xcv_pool_free(d->pool, buf);
-            err = r;
+        for (unsigned i = 0; i < k; i++) {
+            const struct xcv_net_frame *f = &frames[done + i];
+            uint8_t *b = (uint8_t *)buf[i];
+            /* The buffer belongs to the driver until it is posted: plain stores. */
+            if (f->hdr != NULL) {
+                struct xcv_net_hdr h = *f->hdr;
+                h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
+                xcv_net_hdr_store(b, &h);
+            } else {
+                xcv_memset(b, 0, XCV_VIRTIO_NET_HDR_SIZE);
+            }
+            if (f->len != 0u)
+                xcv_memcpy(b + XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
+            sg[i].len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
+        }
+        int ar = k != 0u ? xcv_vq_driver_add_burst(q, sg, k, false, buf) : XCV_ENOMEM;
+        unsigned added = ar > 0 ? (unsigned)ar : 0u;
+        for (unsigned i = added; i < k; i++)
+            (void)xcv_pool_free(d->pool, buf[i]);
+        done += added;
+        if (added < want) {
+            err = ar < 0 ? ar : (added < k ? XCV_ENOSPC : XCV_ENOMEM);
             break;
         }
     }

@@ -253,14 +253,9 @@ static int dev_refresh_avail(struct xcv_vq_device *q, uint16_t *idx)
     return XCV_OK;
 }
 
-int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
+/* Pop one chain; the caller checked the queue (healthy) and the chain storage. */
+static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
 {
-    if (q == NULL || chain == NULL || chain->iov == NULL)
-        return XCV_EINVAL;
-    if (q->broken != 0)
-        return XCV_EBROKEN;
-    if (chain->cap < q->max_chain)
-        return XCV_EINVAL;
     if (q->last_avail == q->avail_seen) {
         uint16_t idx;
         int r = dev_refresh_avail(q, &idx);
@@ -297,6 +292,51 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
     q->in_flight++;
     q->last_avail++;
     return XCV_OK;
+}
+
+int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
+{
+    if (q == NULL || chain == NULL || chain->iov == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (chain->cap < q->max_chain)
+        return XCV_EINVAL;
+    return dev_pop_one(q, chain);
+}
+
+int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, unsigned n)
+{
+    if (q == NULL || (chains == NULL && n != 0u))
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    for (unsigned i = 0; i < n; i++) {
+        if (chains[i].iov == NULL || chains[i].cap < q->max_chain)
+            return XCV_EINVAL;
+    }
+    unsigned k = 0;
+    /* Bounded: every pass pops a chain or re-arms, and re-arms are counted too, so a driver
+     * that moves its index back and forth cannot hold the caller here. */
+    for (unsigned pass = 0; k < n && pass < 2u * n; pass++) {
+        int r = dev_pop_one(q, &chains[k]);
+        if (r == XCV_OK) {
+            k++;
+            continue;
+        }
+        if (r != XCV_EAGAIN)
+            return k != 0u ? (int)k : r; /* broken now: the next call reports it */
+        if (q->polled)
+            break;
+        /* Dry: re-arm at the current position (every time: an older request would be stale)
+         * and look once more for chains that raced the re-arm. */
+        r = xcv_vq_device_enable_notify(q);
+        if (r < 0)
+            return k != 0u ? (int)k : r;
+        if (r == 0)
+            break;
+    }
+    return (int)k;
 }
 
 int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain)

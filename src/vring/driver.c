@@ -199,6 +199,31 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
     return XCV_OK;
 }
 
+int xcv_vq_driver_add_burst(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned n,
+                            bool device_writable, void *const *tokens)
+{
+    if (q == NULL || ((sg == NULL || tokens == NULL) && n != 0u))
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    for (unsigned i = 0; i < n; i++) {
+        if (tokens[i] == NULL)
+            return XCV_EINVAL; /* nothing is posted */
+    }
+    if (n != 0u && q->num_free == 0u)
+        return XCV_ENOSPC;
+    unsigned k = n < q->num_free ? n : q->num_free;
+    uint16_t flags = device_writable ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u;
+    for (unsigned i = 0; i < k; i++) {
+        uint16_t head = q->free_head;
+        drv_write_desc(q->desc + (size_t)head * XCV_VRING_DESC_SIZE, sg[i].addr, sg[i].len, flags,
+                       0);
+        q->free_head = q->slots[head].next;
+        drv_post(q, head, head, device_writable ? sg[i].len : 0u, 1u, tokens[i]);
+    }
+    return (int)k;
+}
+
 int xcv_vq_driver_publish(struct xcv_vq_driver *q)
 {
     if (q == NULL)
@@ -283,12 +308,9 @@ static void drv_reclaim(struct xcv_vq_driver *q, uint16_t head)
     q->in_flight--;
 }
 
-int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
+/* Take one used chain; the caller checked the queue (healthy) and the outputs. */
+static inline int drv_get_one(struct xcv_vq_driver *q, void **token, uint32_t *len)
 {
-    if (q == NULL || token == NULL || len == NULL)
-        return XCV_EINVAL;
-    if (q->broken != 0)
-        return XCV_EBROKEN;
     if (q->last_used == q->used_seen) {
         uint16_t idx;
         int r = drv_refresh_used(q, &idx);
@@ -317,6 +339,33 @@ int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
     drv_reclaim(q, (uint16_t)id);
     q->last_used++;
     return XCV_OK;
+}
+
+int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
+{
+    if (q == NULL || token == NULL || len == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    return drv_get_one(q, token, len);
+}
+
+int xcv_vq_driver_get_used_burst(struct xcv_vq_driver *q, void **tokens, uint32_t *lens, unsigned n)
+{
+    if (q == NULL || ((tokens == NULL || lens == NULL) && n != 0u))
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    unsigned k = 0;
+    while (k < n) {
+        int r = drv_get_one(q, &tokens[k], &lens[k]);
+        if (r == XCV_EAGAIN)
+            break;
+        if (r != XCV_OK)
+            return k != 0u ? (int)k : r; /* broken now: the next call reports it */
+        k++;
+    }
+    return (int)k;
 }
 
 void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead)
