@@ -14,7 +14,8 @@
 #   --no-peers    skip ringtest (no linux-source-6.1 needed)
 #   --no-size     skip B5 (the bare-metal library builds)
 #   --no-net      skip B4 (virtio-net against DPDK testpmd; needs dpdk-testpmd, package dpdk-dev)
-#   --net-rounds N  B4 rounds (default 10; about 15 s each)
+#   --net-rounds N  B4 rounds (default 4; about 55 s each: tx, rx and a forwarding loop with
+#                 64- and 1500-byte frames, testpmd with split and with packed virtqueues)
 #
 # Outputs: the table on stdout; the raw per-run figures in build/bench/bench-raw.csv (B0-B3)
 # and build/bench/b4-raw.csv (B4).
@@ -32,7 +33,7 @@ INSTALL=1
 PEERS=1
 SIZE=1
 NET=1
-NET_ROUNDS=10
+NET_ROUNDS=4
 while [[ $# -gt 0 ]]; do
     case $1 in
     --rounds) ROUNDS=$2; shift 2 ;;
@@ -139,41 +140,62 @@ if [[ $SIZE -eq 1 ]]; then
         echo "bench.sh: riscv build failed (see build/bench/build-riscv.log)" >&2
 fi
 # ---- B4: virtio-net between two processes vs DPDK testpmd virtio-user <-> vhost-user --------
-# Ours: xcv_net_bench in busy-poll mode (driver and device processes, 64-byte frames; driver ->
-# device is the driver transmitting into a counting sink, device -> driver a source delivering
-# into the driver's receive buffers). Peer: two testpmd processes, virtio-user (the driver role)
-# and net_vhost0 (the device role), txonly into rxonly, each forwarding thread on its own CPU;
-# its figure is the median of the receiver's per-second Rx-pps after the first. Rounds alternate
-# the order; a probe (cache-line round trip) runs between every two runs.
-b4_testpmd() { # $1: tx (virtio-user transmits) or rx (vhost transmits); prints packets/s
-    local dir=$1 sock=$B4_WORK/b4.sock vh_mode vu_mode recv
-    if [[ $dir == tx ]]; then vh_mode=rxonly; vu_mode=txonly; recv=vh; else
-        vh_mode=txonly; vu_mode=rxonly; recv=vu; fi
+# Three tests, each with 64- and 1500-byte frames: tx (driver -> device: the driver transmits
+# into a counting sink), rx (device -> driver: a source delivers into the driver's receive
+# buffers) and loop (a forwarding loop: a burst circulates between driver and device).
+# Ours: xcv_net_bench in busy-poll mode (driver and device processes); one run gives all six
+# figures. Peer: two testpmd processes, net_virtio_user0 (the driver role; split or packed
+# virtqueue) and net_vhost0 (the device role), each forwarding thread on its own CPU, frames of
+# --txpkts bytes: tx is virtio-user txonly into vhost rxonly, rx vhost txonly into virtio-user
+# rxonly, loop both sides io with virtio-user starting by --tx-first. Its figure is the
+# receiver's Rx-pps (virtio-user's in the loop), the median of the per-second figures.
+# A round runs ours, six testpmd configurations, ours, the other six, ours (configurations in
+# order in even rounds, in reverse in odd ones), a probe (cache-line round trip) between every
+# two runs; each testpmd run is paired with the run of ours nearest to it.
+B4_SECONDS=3.5 # life of the virtio-user testpmd: 1.2 s to start, then 2 or 3 per-second figures
+b4_testpmd() { # $1: tx, rx or loop; $2: split or packed; $3: frame bytes; prints packets/s
+    local test=$1 packed=0 size=$3 sock=$B4_WORK/b4.sock vh_mode vu_mode recv skip=0 first=()
+    [[ $2 == packed ]] && packed=1
+    # vhost counts from before virtio-user connects, so its first non-zero second is partial
+    # and dropped; virtio-user's first report is 0 and the next covers a full second.
+    case $test in
+    tx) vh_mode=rxonly; vu_mode=txonly; recv=vh; skip=1 ;;
+    rx) vh_mode=txonly; vu_mode=rxonly; recv=vu ;;
+    *) vh_mode=io; vu_mode=io; recv=vu; first=(--tx-first) ;;
+    esac
     rm -f "$sock"
     timeout -s INT 20 "$TESTPMD" -l 0,1 --main-lcore 0 --no-huge -m 256 --no-pci \
         --file-prefix="xcvb4vh$$" --vdev "net_vhost0,iface=$sock,queues=1" -- \
-        --forward-mode="$vh_mode" --stats-period 1 --total-num-mbufs=8192 --auto-start \
-        </dev/null >"$B4_WORK/vh.log" 2>&1 &
+        --forward-mode="$vh_mode" --stats-period 1 --total-num-mbufs=8192 --txpkts="$size" \
+        --auto-start </dev/null >"$B4_WORK/vh.log" 2>&1 &
     local vh=$!
     for _ in $(seq 50); do [[ -S $sock ]] && break; sleep 0.1; done
-    timeout -s INT 5 "$TESTPMD" -l 0,1 --main-lcore 1 --no-huge -m 256 --no-pci \
-        --file-prefix="xcvb4vu$$" --vdev "net_virtio_user0,path=$sock,queue_size=256" -- \
+    # -m 128: vhost maps all of virtio-user's memory at connection; 256 MB adds 0.7 s. Both
+    # end by HUP: testpmd's INT handler closes its port first, up to 1 s for nothing (the
+    # figures are written by then).
+    timeout -s HUP "$B4_SECONDS" "$TESTPMD" -l 0,1 --main-lcore 1 --no-huge -m 128 --no-pci \
+        --file-prefix="xcvb4vu$$" \
+        --vdev "net_virtio_user0,path=$sock,queue_size=256,packed_vq=$packed" -- \
         --forward-mode="$vu_mode" --stats-period 1 --total-num-mbufs=8192 --txd=256 \
-        --rxd=256 --auto-start </dev/null >"$B4_WORK/vu.log" 2>&1 || true
-    kill -INT "$vh" 2>/dev/null || true
+        --rxd=256 --txpkts="$size" "${first[@]}" --auto-start \
+        </dev/null >"$B4_WORK/vu.log" 2>&1 || true
+    kill -HUP "$vh" 2>/dev/null || true
     wait "$vh" 2>/dev/null || true
-    grep -a 'Rx-pps:' "$B4_WORK/$recv.log" | awk '$2 > 0 { v[n++] = $2 }
+    grep -a 'Rx-pps:' "$B4_WORK/$recv.log" | awk -v skip="$skip" '$2 > 0 { v[n++] = $2 }
         END { if (n == 0) { print 0; exit }
-              s = (n > 1) ? 1 : 0; m = n - s
+              s = (n > skip) ? skip : 0; m = n - s
               for (i = s; i < n; i++)
                   for (j = i + 1; j < n; j++)
                       if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-              print (m % 2) ? v[s + int(m / 2)] : (v[s + m / 2 - 1] + v[s + m / 2]) / 2 }'
+              x = (m % 2) ? v[s + int(m / 2)] : (v[s + m / 2 - 1] + v[s + m / 2]) / 2
+              printf "%.0f\n", x }'
 }
-b4_ours() { # prints "tx_pps rx_pps" (64-byte frames, busy-poll)
+b4_ours() { # prints packets/s: tx 64, tx 1500, rx 64, rx 1500, loop 64, loop 1500 (busy-poll)
     timeout 60 "$NETBENCH" --mode poll --seconds 0.3 2>/dev/null | awk '
-        /driver -> device +64-byte/ { tx = $(NF-3) } /device -> driver +64-byte/ { rx = $(NF-3) }
-        END { printf "%s %s\n", tx + 0, rx + 0 }'
+        /-byte frames/ { t = /driver -> device/ ? "tx" : /device -> driver/ ? "rx" : "loop"
+                         v[t ":" ($(NF-5) + 0)] = $(NF-3) }
+        END { printf "%s %s %s %s %s %s\n", v["tx:64"] + 0, v["tx:1500"] + 0, v["rx:64"] + 0,
+                     v["rx:1500"] + 0, v["loop:64"] + 0, v["loop:1500"] + 0 }'
 }
 if [[ $NET -eq 1 ]]; then
     TESTPMD=$(command -v dpdk-testpmd || true)
@@ -181,32 +203,65 @@ if [[ $NET -eq 1 ]]; then
     if [[ -z $TESTPMD || ! -x $NETBENCH ]]; then
         echo "bench.sh: B4 skipped (dpdk-testpmd or xcv_net_bench missing)" >&2
     else
-        echo "bench.sh: B4, $NET_ROUNDS rounds of ours and testpmd (about $((NET_ROUNDS * 15)) s)"
+        echo "bench.sh: B4, $NET_ROUNDS rounds of ours and testpmd, 3 tests x 2 frame sizes x" \
+             "split/packed (about $((NET_ROUNDS * 55)) s)"
         B4_WORK=$(mktemp -d)
         B4_RAW=build/bench/b4-raw.csv
-        # pos_*: the run's place in its round (0..2); run k lies between probe k and probe k+1.
-        {
-            printf 'round,probe0,probe1,probe2,probe3,'
-            printf 'ours_tx_pps,ours_rx_pps,peer_tx_pps,peer_rx_pps,pos_ours,pos_tx,pos_rx\n'
-        } >"$B4_RAW"
+        B4_CONFS=() # "test bytes virtqueue", in a round's forward order
+        for t in tx rx loop; do
+            for s in 64 1500; do B4_CONFS+=("$t $s split" "$t $s packed"); done
+        done
+        # One row per testpmd run: round; test (tx, rx, loop); size (frame bytes); virtqueue
+        # (split, packed); pos_peer, pos_ours: the places in the round (0..14) of the testpmd run
+        # and of the run of ours paired with it (ours runs at 0, 7 and 14); peer_pps, ours_pps:
+        # their packets/s (0: no figure); probes: the probes (ns, ';'-separated) from the one
+        # before the earlier run to the one after the later run (run k lies between probe k and
+        # probe k+1).
+        echo 'round,test,size,virtqueue,pos_peer,pos_ours,peer_pps,ours_pps,probes' >"$B4_RAW"
         for ((r = 0; r < NET_ROUNDS; r++)); do
-            p=("$("$BENCH" --probe)")
-            if ((r % 2 == 0)); then
-                read -r otx orx < <(b4_ours); p+=("$("$BENCH" --probe)")
-                ptx=$(b4_testpmd tx); p+=("$("$BENCH" --probe)")
-                prx=$(b4_testpmd rx); p+=("$("$BENCH" --probe)")
-                pos="0,1,2"
-            else
-                prx=$(b4_testpmd rx); p+=("$("$BENCH" --probe)")
-                ptx=$(b4_testpmd tx); p+=("$("$BENCH" --probe)")
-                read -r otx orx < <(b4_ours); p+=("$("$BENCH" --probe)")
-                pos="2,1,0"
+            order=("${B4_CONFS[@]}")
+            if ((r % 2 == 1)); then
+                order=()
+                for ((i = ${#B4_CONFS[@]} - 1; i >= 0; i--)); do order+=("${B4_CONFS[i]}"); done
             fi
-            echo "$r,${p[0]},${p[1]},${p[2]},${p[3]},$otx,$orx,$ptx,$prx,$pos" >>"$B4_RAW"
+            p=("$("$BENCH" --probe)")
+            ours=("$(b4_ours)"); p+=("$("$BENCH" --probe)")
+            peer=()
+            for ((i = 0; i < ${#order[@]}; i++)); do
+                read -r t s v <<<"${order[i]}"
+                peer+=("$(b4_testpmd "$t" "$v" "$s")"); p+=("$("$BENCH" --probe)")
+                if [[ ${peer[i]} == 0 ]]; then
+                    echo "bench.sh: B4 testpmd $t $s B $v gave no figure (logs:" \
+                         "build/bench/b4-failed-vh.log, build/bench/b4-failed-vu.log)" >&2
+                    cp "$B4_WORK/vh.log" build/bench/b4-failed-vh.log
+                    cp "$B4_WORK/vu.log" build/bench/b4-failed-vu.log
+                fi
+                if ((i == 5 || i == 11)); then
+                    ours+=("$(b4_ours)"); p+=("$("$BENCH" --probe)")
+                fi
+            done
+            for ((i = 0; i < ${#order[@]}; i++)); do
+                read -r t s v <<<"${order[i]}"
+                pp=$((i < 6 ? i + 1 : i + 2))
+                k=$(((pp + 3) / 7)) # the nearest run of ours
+                po=$((k * 7))
+                read -r -a o <<<"${ours[k]}"
+                case $t:$s in
+                tx:64) op=${o[0]} ;; tx:1500) op=${o[1]} ;; rx:64) op=${o[2]} ;;
+                rx:1500) op=${o[3]} ;; loop:64) op=${o[4]} ;; *) op=${o[5]} ;;
+                esac
+                lo=$((pp < po ? pp : po))
+                hi=$((pp > po ? pp : po))
+                pr=$(IFS=';'; echo "${p[*]:lo:hi - lo + 2}")
+                echo "$r,$t,$s,$v,$pp,$po,${peer[i]},$op,$pr" >>"$B4_RAW"
+            done
         done
         rm -rf "$B4_WORK"
-        # Paired per round when all four probes fall in one bucket (as xcv_bench does).
-        mapfile -t B4_ROWS < <(python3 - "$B4_RAW" <<'PY'
+        # Paired when all the probes around and between the two runs fall in one bucket (as
+        # xcv_bench does); ratio: median of the paired peer/ours packets/s (below 1: ours is
+        # faster). DPDK's best path: per round the faster of split and packed. One --row with
+        # all the lines (xcv_bench keeps at most 24 rows).
+        B4_TABLE=$(python3 - "$B4_RAW" <<'PY'
 import csv, statistics, sys
 def bucket(p):
     return 0 if p < 60 else 1 if p < 200 else 2
@@ -214,37 +269,49 @@ names = ["near", "mid", "far"]
 rows = [r for r in csv.DictReader(open(sys.argv[1]))]
 def fmt(pps):
     return "%.2f Mpps" % (pps / 1e6)
-for key, what in (("tx", "virtio-net 64 B, driver -> device / testpmd vu->vhost"),
-                  ("rx", "virtio-net 64 B, device -> driver / testpmd vhost->vu")):
+def pair(r):  # (ours, peer, probes) if both have a figure and the probes share a bucket
+    o, q = float(r["ours_pps"]), float(r["peer_pps"])
+    p = [float(x) for x in r["probes"].split(";")]
+    if o <= 0 or q <= 0 or len({bucket(x) for x in p}) != 1:
+        return None
+    return o, q, p
+def report(what, pairs, target):  # target: the highest peer/ours allowed, 0: none
     groups = {}
-    for r in rows:
-        p = [float(r["probe%d" % i]) for i in range(4)]
-        o, q = float(r["ours_%s_pps" % key]), float(r["peer_%s_pps" % key])
-        a, c = int(r["pos_ours"]), int(r["pos_" + key])
-        p = p[min(a, c):max(a, c) + 2]  # the probes around both runs and between them
-        if o <= 0 or q <= 0 or len({bucket(x) for x in p}) != 1:
-            continue
-        b = bucket(p[0])
-        groups.setdefault(b, []).append((o, q, q / o, statistics.mean(p)))
+    for o, q, p in (x for x in pairs if x is not None):
+        groups.setdefault(bucket(p[0]), []).append((o, q, q / o, statistics.mean(p)))
     allp = [x for g in groups.values() for x in g]
     if not allp:
         print("%-3s %-54s %-12s %3d %11s %11s %7s" % ("B4", what, "(unstable)", 0, "-", "-", "-"))
-        continue
+        return
     first = True
     for b, pairs in [(-1, allp)] + sorted(groups.items()):
-        if not pairs:
-            continue
         place = "all" if b < 0 else "%s~%.0fns" % (
             names[b], statistics.median([x[3] for x in pairs]))
-        print("%-3s %-54s %-12s %3d %11s %11s %6.2fx" % (
+        ratio = statistics.median([x[2] for x in pairs])
+        line = "%-3s %-54s %-12s %3d %11s %11s %6.2fx" % (
             "B4" if first else "", what if first else "", place, len(pairs),
             fmt(statistics.median([x[0] for x in pairs])),
-            fmt(statistics.median([x[1] for x in pairs])),
-            statistics.median([x[2] for x in pairs])))
+            fmt(statistics.median([x[1] for x in pairs])), ratio)
+        if target > 0:
+            line += "  <=%.2fx %s" % (target, "met" if ratio <= target else "MISSED")
+        print(line)
         first = False
+for test in ("tx", "rx", "loop"):
+    for size in ("64", "1500"):
+        sel = [r for r in rows if r["test"] == test and r["size"] == size]
+        for vq in ("split", "packed"):
+            report("virtio-net %s B, %s / testpmd %s" % (size, test, vq),
+                   [pair(r) for r in sel if r["virtqueue"] == vq], 0)
+        best = []
+        for rnd in sorted({r["round"] for r in sel}):
+            both = [r for r in sel if r["round"] == rnd]
+            if len(both) == 2 and all(float(r["peer_pps"]) > 0 for r in both):
+                best.append(pair(max(both, key=lambda r: float(r["peer_pps"]))))
+        # Target: ours at least 1.2x DPDK's best path in packets/s.
+        report("virtio-net %s B, %s / DPDK's best path" % (size, test), best, 1 / 1.2)
 PY
 )
-        ROWS=("${B4_ROWS[@]}" "${ROWS[@]}")
+        ROWS=("$B4_TABLE" "${ROWS[@]}")
     fi
 fi
 ROW_ARGS=()
