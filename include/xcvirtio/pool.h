@@ -62,12 +62,6 @@ void *xcv_pool_alloc(struct xcv_pool *pool, uint64_t *bus);
 int xcv_pool_free(struct xcv_pool *pool, void *buf);
 
 /**
- * @brief The buffer the next xcv_pool_alloc() will return, without taking it (for a prefetch).
- * @return Its local address, or NULL when the pool is empty.
- */
-void *xcv_pool_peek(const struct xcv_pool *pool);
-
-/**
  * @brief Look up the local address of a buffer from its bus address (e.g. a token).
  * @return The local address, or NULL when @p bus is not a buffer start of this pool.
  */

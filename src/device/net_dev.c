@@ -241,6 +241,107 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
     return ret;
 }
 
+/* Fill one receive chain with a frame and stage its used entry (the chain holds it all). */
+static int net_rx_fill(struct xcv_net_dev *n, struct xcv_vq_device *q, const struct xcv_chain *c,
+                       const struct xcv_net_frame *f)
+{
+    struct xcv_net_hdr h = {0};
+    if (f->hdr != NULL)
+        h = *f->hdr;
+    h.num_buffers = 1; /* 5.1.6.4: one buffer without MRG_RXBUF */
+    uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
+    xcv_net_hdr_store(wire, &h);
+    /* Device-writable memory of the chain; the driver reads it after the used entry is
+     * published. */
+    if (c->iov[0].len >= XCV_VIRTIO_NET_HDR_SIZE + f->len) {
+        uint8_t *dst = (uint8_t *)c->iov[0].base; /* one segment holds it all */
+        xcv_memcpy(dst, wire, sizeof(wire));
+        if (f->len != 0u)
+            xcv_memcpy(dst + XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
+    } else {
+        (void)xcv_iov_scatter(c->iov, c->n_in, 0, wire, sizeof(wire));
+        (void)xcv_iov_scatter(c->iov, c->n_in, XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
+    }
+    int r = xcv_vq_device_push(q, c->head, XCV_VIRTIO_NET_HDR_SIZE + f->len);
+    if (r == XCV_OK) {
+        n->stats.rx_frames++;
+        n->stats.rx_bytes += f->len;
+    }
+    return r;
+}
+
+/*
+ * Without MRG_RXBUF every frame takes one chain: pop the chains for a burst of frames in one
+ * ring call (the ring starts fetching each next buffer for writing while this one is filled),
+ * then fill them in order. Stops at the first frame that is not delivered, as
+ * net_rx_one() would; chains taken for frames after it go back empty. Bounded: every pass takes
+ * a chain or stops, and passes are counted.
+ */
+static int net_rx_staged(struct xcv_net_dev *n, struct xcv_vq_device *q,
+                         const struct xcv_net_frame *frames, unsigned count, unsigned *done)
+{
+    struct xcv_chain ch[XCV_NET_MAX_MRG];
+    for (unsigned i = 0; i < XCV_NET_MAX_MRG; i++) {
+        ch[i].iov = net_rx_iov(n, i);
+        ch[i].cap = XCV_NET_DEV_MAX_CHAIN;
+    }
+    unsigned d = 0;
+    int ret = XCV_OK;
+    for (unsigned pass = 0; d < count && ret == XCV_OK && pass <= 2u * count; pass++) {
+        unsigned want = count - d < XCV_NET_MAX_MRG ? count - d : XCV_NET_MAX_MRG;
+        for (unsigned i = 0; i < want; i++) {
+            const struct xcv_net_frame *f = &frames[d + i];
+            if ((f->data == NULL && f->len != 0u) || f->len > n->max_frame) {
+                want = i; /* deliver up to the bad frame, then report it */
+                ret = XCV_EINVAL;
+                break;
+            }
+        }
+        if (want == 0u)
+            break;
+        int r = xcv_vq_device_pop_burst(q, ch, want);
+        if (r <= 0) {
+            ret = r == 0 ? XCV_EAGAIN : r;
+            break;
+        }
+        unsigned k = (unsigned)r;
+        unsigned i = 0;
+        for (; i < k; i++) {
+            const struct xcv_chain *c = &ch[i];
+            const struct xcv_net_frame *f = &frames[d];
+            if (c->n_out != 0u || c->in_len < XCV_VIRTIO_NET_HDR_SIZE) {
+                /* 5.1.6.3.1: device-writable only, room for the header: else returned unused */
+                n->stats.rx_bad_chain++;
+                r = xcv_vq_device_push(q, c->head, 0);
+            } else if (c->in_len < XCV_VIRTIO_NET_HDR_SIZE + f->len) {
+                n->stats.rx_dropped++; /* the one chain is too small: the frame is dropped */
+                r = xcv_vq_device_push(q, c->head, 0);
+                ret = r < 0 ? r : XCV_ENOMEM;
+                i++;
+                break;
+            } else {
+                r = net_rx_fill(n, q, c, f);
+                if (r == XCV_OK)
+                    d++;
+            }
+            if (r < 0) {
+                ret = r;
+                i++;
+                break;
+            }
+        }
+        for (; i < k; i++)
+            (void)xcv_vq_device_push(q, ch[i].head, 0); /* taken for frames not delivered */
+        if (k < want && ret == XCV_OK)
+            ret = XCV_EAGAIN; /* the driver posted no more buffers */
+    }
+    *done = d;
+    if (d == 0u)
+        return ret;
+    return ret == XCV_OK || ret == XCV_EAGAIN || ret == XCV_EINVAL || ret == XCV_ENOMEM ? XCV_OK
+                                                                                        : ret;
+}
+
 int xcv_net_dev_deliver_burst(struct xcv_net_dev *n, const struct xcv_net_frame *frames,
                               unsigned count)
 {
@@ -252,15 +353,19 @@ int xcv_net_dev_deliver_burst(struct xcv_net_dev *n, const struct xcv_net_frame 
     bool mrg = net_negotiated(n, XCV_VIRTIO_NET_F_MRG_RXBUF);
     unsigned done = 0;
     int ret = XCV_OK;
-    for (; done < count; done++) {
-        const struct xcv_net_frame *f = &frames[done];
-        if ((f->data == NULL && f->len != 0u) || f->len > n->max_frame) {
-            ret = XCV_EINVAL;
-            break;
+    if (!mrg) {
+        ret = net_rx_staged(n, q, frames, count, &done);
+    } else {
+        for (; done < count; done++) {
+            const struct xcv_net_frame *f = &frames[done];
+            if ((f->data == NULL && f->len != 0u) || f->len > n->max_frame) {
+                ret = XCV_EINVAL;
+                break;
+            }
+            ret = net_rx_one(n, q, mrg, f);
+            if (ret != XCV_OK)
+                break;
         }
-        ret = net_rx_one(n, q, mrg, f);
-        if (ret != XCV_OK)
-            break;
     }
     /* One publish and at most one notification for the whole burst. */
     int fr = xcv_vq_device_flush(q);

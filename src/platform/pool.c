@@ -42,13 +42,6 @@ void *xcv_pool_alloc(struct xcv_pool *pool, uint64_t *bus)
 }
 
 /* The index of the buffer starting at local offset @off, or UINT32_MAX. */
-void *xcv_pool_peek(const struct xcv_pool *pool)
-{
-    if (pool == NULL || pool->nfree == 0u)
-        return NULL;
-    return pool->region.local + (uint64_t)pool->free_list[pool->nfree - 1u] * pool->buf_size;
-}
-
 static uint32_t pool_index(const struct xcv_pool *pool, uint64_t off)
 {
     /* One division (none for a power-of-two size): this runs for every buffer freed. */
