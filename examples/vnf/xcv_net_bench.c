@@ -2,9 +2,11 @@
 /*
  * xcv_net_bench: virtio-net packets per second between two processes over the Linux port, with
  * 64-byte and 1500-byte frames, in event mode (eventfd doorbells) and in busy-poll mode. Frames
- * move in bursts (xcv_net_drv_send_burst, xcv_net_drv_receive_burst,
- * xcv_net_dev_deliver_burst). Prints figures; it never fails on time (exit status 1 only when
- * the devices cannot be set up or a frame arrives wrong).
+ * move in bursts, without copies where the API allows: the driver sends with
+ * xcv_net_drv_send_burst (one copy into a pool buffer), receives with xcv_net_drv_receive_zc
+ * (frames lent in place) and forwards with xcv_net_drv_send_zc (no copy); the device delivers
+ * with xcv_net_dev_deliver_burst (one copy into the receive buffer). Prints figures; it never fails
+ * on time (exit status 1 only when the devices cannot be set up or a frame arrives wrong).
  *
  *   device compartment  net 0: a sink that counts what the driver transmits; net 1 and net 2:
  *                       sources that deliver 64-byte and 1500-byte frames as fast as the
@@ -76,7 +78,11 @@ struct dev_side {
     struct xcv_net_dev net[N_NETS];
     uint64_t sunk, bad;
     uint32_t seq[N_SIZES];
-    /* The reflector's frames: copied out of the transmit chains, delivered back in a burst. */
+    /* The reflector's frames: pointed to in the transmit chains during a burst and delivered
+     * back from there at its end (transmit_done); those the driver has no buffers for yet are
+     * copied here and delivered later. */
+    struct xcv_net_frame inflight[BURST];
+    unsigned n_inflight;
     uint8_t stage[BURST][NET_BUF];
     struct xcv_net_frame staged[BURST];
     unsigned n_staged;
@@ -114,30 +120,59 @@ static void reflect_flush(struct dev_side *d)
     d->n_staged -= done;
 }
 
-static int reflect_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
-                            unsigned n, uint32_t len)
+/* Copy a frame into the local stage (delivered by a later reflect_flush()). */
+static void reflect_stage(struct dev_side *d, const struct xcv_iov *iov, unsigned n)
 {
-    struct dev_side *d = ctx;
-    (void)hdr;
-    if (d->n_staged == BURST)
-        reflect_flush(d);
-    if (d->n_staged == BURST || len > NET_BUF) {
+    if (d->n_staged == BURST) {
         d->reflect_dropped++; /* the driver posts no receive buffers: a forwarder drops */
-        return XCV_OK;
+        return;
     }
     uint8_t *dst = d->stage[d->n_staged];
     uint32_t off = 0;
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n && off + iov[i].len <= NET_BUF; i++) {
         memcpy(dst + off, iov[i].base, iov[i].len);
         off += (uint32_t)iov[i].len;
     }
     d->staged[d->n_staged].len = off;
     d->n_staged++;
+}
+
+static int reflect_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
+                            unsigned n, uint32_t len)
+{
+    struct dev_side *d = ctx;
+    (void)hdr;
+    if (n == 1u && d->n_staged == 0u && d->n_inflight < BURST) {
+        /* Keep the pointer: valid until transmit_done returns. */
+        d->inflight[d->n_inflight++] = (struct xcv_net_frame){.data = iov[0].base, .len = len};
+        return XCV_OK;
+    }
+    reflect_flush(d); /* keep the order: staged frames go first */
+    reflect_stage(d, iov, n);
     return XCV_OK;
 }
 
+/* The burst is over: deliver its frames straight from the transmit buffers into the receive
+ * buffers (one copy); copy those that do not fit yet into the stage. */
+static void reflect_done(void *ctx)
+{
+    struct dev_side *d = ctx;
+    unsigned k = d->n_inflight;
+    d->n_inflight = 0;
+    if (k == 0u)
+        return;
+    int r = xcv_net_dev_deliver_burst(&d->net[NET_LOOP], d->inflight, k);
+    unsigned done = r > 0 ? (unsigned)r : 0u;
+    for (unsigned i = done; i < k; i++) {
+        struct xcv_iov v = {.base = (void *)(uintptr_t)d->inflight[i].data,
+                            .len = d->inflight[i].len};
+        reflect_stage(d, &v, 1);
+    }
+}
+
 static const struct xcv_net_backend_ops sink_ops = {.transmit = sink_transmit};
-static const struct xcv_net_backend_ops reflect_ops = {.transmit = reflect_transmit};
+static const struct xcv_net_backend_ops reflect_ops = {.transmit = reflect_transmit,
+                                                       .transmit_done = reflect_done};
 
 static int device_main(void *arg)
 {
@@ -270,22 +305,20 @@ static int bench_rx(struct cpt_driver *d, uint16_t dev_num, uint32_t size, doubl
     if (r != XCV_OK)
         return r;
     struct xcv_vq_driver *rxq = xcv_vdrv_queue(&n.vdrv, XCV_NET_RXQ); /* to arm (event mode) */
-    static uint8_t f[BURST][NET_BUF];
-    struct xcv_net_rxbuf b[BURST];
-    for (unsigned i = 0; i < BURST; i++)
-        b[i] = (struct xcv_net_rxbuf){.buf = f[i], .cap = NET_BUF};
+    struct xcv_net_rxref b[BURST];
     uint64_t got = 0, bad = 0;
     uint32_t expect = 0;
     uint64_t t0 = cpt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
     while (cpt_now_ns() < end) {
-        r = xcv_net_drv_receive_burst(&n, b, BURST);
+        r = xcv_net_drv_receive_zc(&n, b, BURST);
         if (r > 0) {
             for (int i = 0; i < r; i++) {
                 uint32_t seq;
-                memcpy(&seq, f[i] + 14, 4);
+                memcpy(&seq, b[i].data + 14, 4); /* look at the frame in place */
                 bad += b[i].len != size || (got != 0u && seq != expect);
                 expect = seq + 1u;
                 got++;
+                (void)xcv_net_drv_release(&n, b[i].buf);
             }
             if (r == (int)BURST)
                 continue;
@@ -310,11 +343,11 @@ static int bench_loop(struct cpt_driver *d, uint32_t size, double seconds, struc
         return r;
     struct xcv_vq_driver *rxq = xcv_vdrv_queue(&n.vdrv, XCV_NET_RXQ); /* to arm (event mode) */
     static uint8_t f[BURST][NET_BUF];
-    struct xcv_net_rxbuf b[BURST];
+    struct xcv_net_rxref b[BURST];
     struct xcv_net_frame fr[BURST];
+    struct xcv_net_txref tr[BURST];
     for (unsigned i = 0; i < BURST; i++) {
         frame(f[i], size, i);
-        b[i] = (struct xcv_net_rxbuf){.buf = f[i], .cap = NET_BUF};
         fr[i] = (struct xcv_net_frame){.data = f[i], .len = size};
     }
     for (unsigned s = 0; s < LOOP_FRAMES; s += BURST) {
@@ -325,16 +358,16 @@ static int bench_loop(struct cpt_driver *d, uint32_t size, double seconds, struc
     uint64_t got = 0, bad = 0;
     uint64_t t0 = cpt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
     while (cpt_now_ns() < end) {
-        r = xcv_net_drv_receive_burst(&n, b, BURST);
+        r = xcv_net_drv_receive_zc(&n, b, BURST);
         if (r > 0) {
             for (int i = 0; i < r; i++) {
                 bad += b[i].len != size;
-                fr[i].len = b[i].len;
+                tr[i] = (struct xcv_net_txref){.buf = b[i].buf, .len = b[i].len};
             }
             got += (uint64_t)r;
             int sent = 0;
-            while (sent < r) { /* the transmitq has room for every frame in flight */
-                int s = xcv_net_drv_send_burst(&n, fr + sent, (unsigned)(r - sent));
+            while (sent < r) { /* forwarded in place: the transmitq has room for them all */
+                int s = xcv_net_drv_send_zc(&n, tr + sent, (unsigned)(r - sent));
                 if (s < 0 && s != XCV_ENOSPC && s != XCV_ENOMEM)
                     return s;
                 if (s > 0)

@@ -128,13 +128,22 @@ struct xcv_net_backend_ops {
      * @param ctx The context given at init.
      * @param hdr The frame's header: a local copy, valid for the call only.
      * @param frame_iov Segments of the frame (after the header) in the shared window; the backend
-     *                  copies them out and must not keep the pointers after it returns.
+     *                  copies them out and must not keep the pointers after it returns (or,
+     *                  with transmit_done, after that returns).
      * @param n Number of segments (0 for an empty frame).
      * @param len Frame bytes (sum of the segment lengths, within the frame limit).
      * @return 0, or a negative ::xcv_err (counted in tx_errors; the chain is completed anyway).
      */
     int (*transmit)(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *frame_iov,
                     unsigned n, uint32_t len);
+    /**
+     * @brief Optional: the end of a burst of transmit calls. Until it returns, the segments
+     * handed to the transmit calls since the previous transmit_done stay valid (their chains
+     * are completed after it), so a backend may keep the pointers of a burst and copy the
+     * frames out in one go here, e.g. straight into receive buffers with
+     * xcv_net_dev_deliver_burst() (a forwarding device without an intermediate copy).
+     */
+    void (*transmit_done)(void *ctx);
     /** @brief Optional: the driver posted receive buffers (a deliver may now succeed). */
     void (*rx_ready)(void *ctx);
 };
@@ -307,6 +316,28 @@ struct xcv_net_drv_stats {
                                    frames were published). */
 };
 
+/**
+ * @brief A received frame lent in its pool buffer (driver role, zero copy): see
+ * xcv_net_drv_receive_zc().
+ */
+struct xcv_net_rxref {
+    void *buf;              /**< Out: the pool buffer, owned by the caller from now on. */
+    uint8_t *data;          /**< Out: the frame's first byte (@c buf plus the header size). */
+    uint32_t len;           /**< Out: frame bytes. */
+    struct xcv_net_hdr hdr; /**< Out: the frame's header. */
+};
+
+/**
+ * @brief A frame to send from a pool buffer without copying (driver role): see
+ * xcv_net_drv_send_zc().
+ */
+struct xcv_net_txref {
+    void *buf;                     /**< A buffer of the driver's pool, owned by the caller; the
+                                        frame starts ::XCV_VIRTIO_NET_HDR_SIZE bytes in. */
+    uint32_t len;                  /**< Frame bytes. */
+    const struct xcv_net_hdr *hdr; /**< Header to write in front; NULL for all zero. */
+};
+
 /** @brief One receive slot of a burst (driver role). */
 struct xcv_net_rxbuf {
     void *buf;              /**< In: caller-owned local memory the frame is copied to. */
@@ -422,6 +453,53 @@ int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *bu
  *         xcv_net_drv_receive() (::XCV_EAGAIN when none is complete).
  */
 int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs, unsigned count);
+
+/**
+ * @brief Take up to @p count received frames without copying them (driver role): each is lent
+ * to the caller in its pool buffer, and receive buffers are reposted from the pool once for the
+ * burst.
+ *
+ * The caller owns each @c buf from then on and hands it back with xcv_net_drv_release(), or
+ * forwards the frame in place with xcv_net_drv_send_zc(). The frame bytes were written by the
+ * device before the used entry was published and are not touched by it afterwards; the header
+ * was copied and validated into @c hdr. Buffers the caller keeps are missing from the pool:
+ * the driver can repost only what the pool holds.
+ *
+ * @param d The driver.
+ * @param refs @p count slots to fill.
+ * @param count Frames wanted.
+ * @return Frames taken (1..count), 0 for @p count 0; ::XCV_EAGAIN when none is there;
+ *         ::XCV_ENOTSUP when MRG_RXBUF was negotiated (a frame may span buffers: use
+ *         xcv_net_drv_receive_burst()); ::XCV_ESTATE while xcv_net_drv_receive_burst() holds a
+ *         partial frame; ::XCV_EINVAL, ::XCV_ENODEV, a ring error.
+ */
+int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, unsigned count);
+
+/**
+ * @brief Give a buffer lent by xcv_net_drv_receive_zc() back to the pool (driver role).
+ * @return ::XCV_OK; ::XCV_EINVAL when @p buf is not a buffer of the driver's pool.
+ */
+int xcv_net_drv_release(struct xcv_net_drv *d, void *buf);
+
+/**
+ * @brief Send up to @p count frames that already sit in pool buffers (driver role, zero copy):
+ * the header is written into the first ::XCV_VIRTIO_NET_HDR_SIZE bytes of each buffer and the
+ * buffer is posted as it is. A frame lent by xcv_net_drv_receive_zc() is forwarded by passing
+ * its @c buf and @c len back. Completed transmit buffers are reclaimed first; one publish and
+ * at most one notification for the burst.
+ *
+ * Ownership: each buffer sent passes to the driver, which returns it to the pool when the
+ * device has used it; buffers not sent stay with the caller. A buffer must belong to the
+ * caller (not posted, not in the pool's free list).
+ *
+ * @param d The driver.
+ * @param refs @p count frames.
+ * @param count Frames to send.
+ * @return Frames sent (1..count), 0 for @p count 0; every reference is checked first, and one
+ *         that is not a pool buffer or is too long fails the call with ::XCV_EINVAL (nothing
+ *         sent); ::XCV_ENOSPC when the transmitq is full; ::XCV_ENODEV, a ring error.
+ */
+int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs, unsigned count);
 
 /**
  * @brief Reset the device and return every buffer (posted, in flight, or held) to the pool.

@@ -67,6 +67,12 @@ int xcv_pool_free(struct xcv_pool *pool, void *buf);
  */
 void *xcv_pool_local(const struct xcv_pool *pool, uint64_t bus);
 
+/**
+ * @brief The bus address of a buffer of the pool, from its local address.
+ * @return ::XCV_OK; ::XCV_EINVAL when @p buf is not the start of one of the pool's buffers.
+ */
+int xcv_pool_bus(const struct xcv_pool *pool, const void *buf, uint64_t *bus);
+
 /** @brief Buffer size in bytes. */
 uint32_t xcv_pool_buf_size(const struct xcv_pool *pool);
 

@@ -96,10 +96,15 @@ int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
             if (c->n_out != 0u && c->iov[0].len != 0u)
                 __builtin_prefetch(c->iov[0].base);
         }
-        /* Then hand each to the backend and complete it: every popped chain is pushed. */
+        /* Then hand each to the backend, tell it the burst is over (its segments stay valid
+         * until then), and complete them all: every popped chain is pushed. */
         for (unsigned i = 0; i < k; i++) {
             uint32_t written;
             (void)net_tx_chain(n, &n->tx_chain[i], &written);
+        }
+        if (k != 0u && n->ops->transmit_done != NULL)
+            n->ops->transmit_done(n->backend_ctx);
+        for (unsigned i = 0; i < k; i++) {
             int pr = xcv_vq_device_push(q, n->tx_chain[i].head, 0);
             if (pr < 0 && err == 0)
                 err = pr;

@@ -173,6 +173,27 @@ static void net_renew_hint(struct xcv_net_drv *d, struct xcv_vq_driver *q, uint1
     }
 }
 
+/* The longest frame a transmit buffer takes: the pool buffer, and MTU + 14 when negotiated. */
+static uint32_t net_tx_max(const struct xcv_net_drv *d)
+{
+    uint32_t max = xcv_pool_buf_size(d->pool) - XCV_VIRTIO_NET_HDR_SIZE;
+    if (has(d, XCV_VIRTIO_NET_F_MTU) && (uint32_t)d->mtu + XCV_NET_ETH_HLEN < max)
+        max = (uint32_t)d->mtu + XCV_NET_ETH_HLEN;
+    return max;
+}
+
+/* Write a transmit header at the start of a buffer the driver owns (plain stores). */
+static void net_tx_header(void *buf, const struct xcv_net_hdr *hdr)
+{
+    if (hdr != NULL) {
+        struct xcv_net_hdr h = *hdr;
+        h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
+        xcv_net_hdr_store((uint8_t *)buf, &h);
+    } else {
+        xcv_memset(buf, 0, XCV_VIRTIO_NET_HDR_SIZE);
+    }
+}
+
 /* Take back transmit buffers the device has used. */
 static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
 {
@@ -197,9 +218,7 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
     struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_TXQ);
     if (q == NULL)
         return XCV_ENODEV;
-    uint32_t max = xcv_pool_buf_size(d->pool) - XCV_VIRTIO_NET_HDR_SIZE;
-    if (has(d, XCV_VIRTIO_NET_F_MTU) && (uint32_t)d->mtu + XCV_NET_ETH_HLEN < max)
-        max = (uint32_t)d->mtu + XCV_NET_ETH_HLEN;
+    uint32_t max = net_tx_max(d);
     for (unsigned i = 0; i < count; i++) {
         if ((frames[i].data == NULL && frames[i].len != 0u) || frames[i].len > max)
             return XCV_EINVAL; /* nothing is posted */
@@ -224,13 +243,7 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
             break;
         }
         /* The buffer belongs to the driver until it is posted: plain stores. */
-        if (f->hdr != NULL) {
-            struct xcv_net_hdr h = *f->hdr;
-            h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
-            xcv_net_hdr_store(buf, &h);
-        } else {
-            xcv_memset(buf, 0, XCV_VIRTIO_NET_HDR_SIZE);
-        }
+        net_tx_header(buf, f->hdr);
         if (f->len != 0u)
             xcv_memcpy(buf + XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
         sg.len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
@@ -378,6 +391,115 @@ int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs,
     if (err == XCV_EAGAIN && rr < 0)
         return rr;
     return err;
+}
+
+int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, unsigned count)
+{
+    if (d == NULL || (refs == NULL && count != 0u))
+        return XCV_EINVAL;
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_RXQ);
+    if (q == NULL)
+        return XCV_ENODEV;
+    if (d->mrg)
+        return XCV_ENOTSUP;
+    if (d->n_held != 0u)
+        return XCV_ESTATE;
+    if (d->rx_err != 0) {
+        int e = d->rx_err;
+        d->rx_err = 0;
+        return e;
+    }
+    unsigned done = 0;
+    int err = XCV_OK;
+    while (done < count) {
+        void *tok[NET_DRV_BURST];
+        uint32_t ul[NET_DRV_BURST];
+        unsigned want = count - done < NET_DRV_BURST ? count - done : NET_DRV_BURST;
+        int r = xcv_vq_driver_get_used_burst(q, tok, ul, want);
+        if (r <= 0) {
+            err = r == 0 ? XCV_EAGAIN : r;
+            break;
+        }
+        for (int i = 0; i < r; i++) {
+            if (d->rx_posted > 0u)
+                d->rx_posted--;
+            if (ul[i] < XCV_VIRTIO_NET_HDR_SIZE) {
+                d->stats.rx_empty++; /* returned without a frame: reposted by the refill */
+                (void)xcv_pool_free(d->pool, tok[i]);
+                continue;
+            }
+            /* Device-written bytes, published before the used entry: the header is copied
+             * once into the reference; the frame bytes are lent as they are. */
+            struct xcv_net_rxref *f = &refs[done++];
+            uint8_t w[XCV_VIRTIO_NET_HDR_SIZE];
+            xcv_memcpy(w, tok[i], sizeof(w));
+            xcv_net_hdr_load(&f->hdr, w);
+            f->buf = tok[i];
+            f->data = (uint8_t *)tok[i] + XCV_VIRTIO_NET_HDR_SIZE;
+            f->len = ul[i] - XCV_VIRTIO_NET_HDR_SIZE;
+        }
+        if (r < (int)want)
+            break;
+    }
+    net_renew_hint(d, q, &d->rx_hint_age, done);
+    /* Reposted together: one publish, at most one kick. */
+    int rr = xcv_net_drv_refill(d);
+    if (done > 0u)
+        return (int)done;
+    if (err == XCV_EAGAIN && rr < 0)
+        return rr;
+    return err;
+}
+
+int xcv_net_drv_release(struct xcv_net_drv *d, void *buf)
+{
+    if (d == NULL)
+        return XCV_EINVAL;
+    return xcv_pool_free(d->pool, buf);
+}
+
+int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs, unsigned count)
+{
+    if (d == NULL || (refs == NULL && count != 0u))
+        return XCV_EINVAL;
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_NET_TXQ);
+    if (q == NULL)
+        return XCV_ENODEV;
+    uint32_t max = net_tx_max(d);
+    for (unsigned i = 0; i < count; i++) {
+        uint64_t bus;
+        if (refs[i].len > max || xcv_pool_bus(d->pool, refs[i].buf, &bus) != XCV_OK)
+            return XCV_EINVAL; /* nothing is posted */
+    }
+    if (count == 0u)
+        return 0;
+    int r = net_reclaim_tx(d, q);
+    if (r != XCV_OK)
+        return r;
+    unsigned done = 0;
+    int err = XCV_OK;
+    for (; done < count; done++) {
+        const struct xcv_net_txref *f = &refs[done];
+        struct xcv_sg sg;
+        (void)xcv_pool_bus(d->pool, f->buf, &sg.addr); /* checked above */
+        /* The buffer is the caller's until it is posted: plain stores of the header. */
+        net_tx_header(f->buf, f->hdr);
+        sg.len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
+        r = xcv_vq_driver_add(q, &sg, 1, 0, f->buf);
+        if (r != XCV_OK) {
+            err = r;
+            break;
+        }
+    }
+    if (done == 0u)
+        return err;
+    r = xcv_vq_driver_kick(q);
+    if (r == XCV_EBROKEN)
+        return r;
+    if (r < 0)
+        d->stats.doorbell_errors++; /* published: never report the frames as not sent */
+    net_renew_hint(d, q, &d->tx_hint_age, done);
+    return (int)done;
 }
 
 int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,

@@ -83,6 +83,17 @@ uint32_t xcv_pool_available(const struct xcv_pool *pool)
 }
 
 /* The buffer containing @p and whether [off, off+len) fits in it. */
+int xcv_pool_bus(const struct xcv_pool *pool, const void *buf, uint64_t *bus)
+{
+    if (pool == NULL || buf == NULL || bus == NULL || (const uint8_t *)buf < pool->region.local)
+        return XCV_EINVAL;
+    uint64_t off = (uint64_t)((const uint8_t *)buf - pool->region.local);
+    if (pool_index(pool, off) == UINT32_MAX)
+        return XCV_EINVAL;
+    *bus = pool->region.bus_base + off;
+    return XCV_OK;
+}
+
 static int pool_range(const struct xcv_pool *pool, const void *buf, uint32_t off, uint32_t len)
 {
     if (pool == NULL || buf == NULL || (const uint8_t *)buf < pool->region.local)
