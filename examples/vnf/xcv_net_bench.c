@@ -35,6 +35,7 @@
 #define QSIZE 256u
 #define RX_BUFFERS 192u
 #define BURST 32u
+#define TX_BURST 128u /* driver -> device: frames per send call and per device run */
 #define LOOP_FRAMES 128u /* frames kept circulating in the loop test */
 #define N_SIZES 2u
 #define NET_SINK 0u
@@ -231,7 +232,7 @@ static int device_main(void *arg)
         }
         reflect_flush(&d);
         if (o->poll_mode || xcv_net_dev_pending(&d.net[NET_SINK])) {
-            if (xcv_net_dev_run(&d.net[NET_SINK], BURST) > 0)
+            if (xcv_net_dev_run(&d.net[NET_SINK], TX_BURST) > 0)
                 busy = true;
         }
         if (o->poll_mode || xcv_net_dev_pending(&d.net[NET_LOOP])) {
@@ -271,9 +272,9 @@ static int open_net(struct cpt_driver *d, struct xcv_net_drv *n, uint16_t dev_nu
 static int bench_tx(struct cpt_driver *d, struct xcv_net_drv *n, uint32_t size, double seconds,
                     struct figure *out)
 {
-    static uint8_t f[BURST][NET_BUF];
-    struct xcv_net_frame fr[BURST];
-    for (unsigned i = 0; i < BURST; i++) {
+    static uint8_t f[TX_BURST][NET_BUF];
+    struct xcv_net_frame fr[TX_BURST];
+    for (unsigned i = 0; i < TX_BURST; i++) {
         frame(f[i], size, i);
         fr[i] = (struct xcv_net_frame){.data = f[i], .len = size};
     }
@@ -281,10 +282,10 @@ static int bench_tx(struct cpt_driver *d, struct xcv_net_drv *n, uint32_t size, 
     uint64_t sent = 0;
     uint64_t t0 = cpt_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
     while (cpt_now_ns() < end) {
-        int r = xcv_net_drv_send_burst(n, fr, BURST);
+        int r = xcv_net_drv_send_burst(n, fr, TX_BURST);
         if (r > 0) {
             sent += (uint64_t)r;
-            if (r == (int)BURST)
+            if (r == (int)TX_BURST)
                 continue;
         } else if (r != XCV_ENOSPC && r != XCV_ENOMEM) {
             return r;

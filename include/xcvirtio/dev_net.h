@@ -76,7 +76,7 @@ extern "C" {
 /** @brief Longest chain the device model accepts on either queue. */
 #define XCV_NET_DEV_MAX_CHAIN 16u
 /** @brief Transmit chains the device model takes from the ring before handling them. */
-#define XCV_NET_DEV_BURST 16u
+#define XCV_NET_DEV_BURST 32u
 /** @brief Largest queue size offered by the model, and largest the driver asks for. */
 #define XCV_NET_MAX_QUEUE 256u
 /** @brief Most receive buffers one frame may span (MRG_RXBUF), on both sides. */
