@@ -137,10 +137,11 @@ struct xcv_net_backend_ops {
     int (*transmit)(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *frame_iov,
                     unsigned n, uint32_t len);
     /**
-     * @brief Optional: the end of a burst of transmit calls. Until it returns, the segments
-     * handed to the transmit calls since the previous transmit_done stay valid (their chains
-     * are completed after it), so a backend may keep the pointers of a burst and copy the
-     * frames out in one go here, e.g. straight into receive buffers with
+     * @brief Optional: the end of a burst of transmit calls (not called for a burst without
+     * one). Until it returns, the memory the segments of the burst's transmit calls describe
+     * stays valid (their chains are completed after it), so a backend may keep the entries
+     * (base and len; the @c frame_iov array itself is reused from call to call: copy its
+     * entries) and copy the frames out in one go here, e.g. straight into receive buffers with
      * xcv_net_dev_deliver_burst() (a forwarding device without an intermediate copy).
      */
     void (*transmit_done)(void *ctx);
@@ -204,7 +205,8 @@ struct xcv_net_dev {
     uint32_t max_frame;                                             /**< @private */
     unsigned budget;                                                /**< @private */
     bool pending;                                                   /**< @private */
-    struct xcv_net_dev_stats stats;                                 /**< @private */
+    unsigned tx_calls;              /**< @private transmit calls in the burst being handled */
+    struct xcv_net_dev_stats stats; /**< @private */
 };
 
 /**
@@ -476,8 +478,10 @@ int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs,
 int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, unsigned count);
 
 /**
- * @brief Give a buffer lent by xcv_net_drv_receive_zc() back to the pool (driver role).
- * @return ::XCV_OK; ::XCV_EINVAL when @p buf is not a buffer of the driver's pool.
+ * @brief Give a buffer lent by xcv_net_drv_receive_zc() back to the pool (driver role), once.
+ * @return ::XCV_OK; ::XCV_EINVAL when @p buf is not a buffer of the driver's pool (a second
+ *         release of the same buffer is caught only when the pool is full, see
+ *         xcv_pool_free()).
  */
 int xcv_net_drv_release(struct xcv_net_drv *d, void *buf);
 
@@ -490,7 +494,9 @@ int xcv_net_drv_release(struct xcv_net_drv *d, void *buf);
  *
  * Ownership: each buffer sent passes to the driver, which returns it to the pool when the
  * device has used it; buffers not sent stay with the caller. A buffer must belong to the
- * caller (not posted, not in the pool's free list).
+ * caller (not posted, not in the pool's free list, not twice in one call): the driver checks
+ * that it is a pool buffer but keeps no per-buffer state to catch a second use, which would
+ * hand the same buffer out twice later.
  *
  * @param d The driver.
  * @param refs @p count frames.

@@ -58,6 +58,7 @@ static int net_tx_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
             return 0;
         }
     }
+    n->tx_calls++;
     int r = n->ops->transmit(n->backend_ctx, &h, n->frame_iov, (unsigned)k, flen);
     if (r < 0) {
         n->stats.tx_errors++;
@@ -98,11 +99,12 @@ int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
         }
         /* Then hand each to the backend, tell it the burst is over (its segments stay valid
          * until then), and complete them all: every popped chain is pushed. */
+        n->tx_calls = 0;
         for (unsigned i = 0; i < k; i++) {
             uint32_t written;
             (void)net_tx_chain(n, &n->tx_chain[i], &written);
         }
-        if (k != 0u && n->ops->transmit_done != NULL)
+        if (n->tx_calls != 0u && n->ops->transmit_done != NULL)
             n->ops->transmit_done(n->backend_ctx);
         for (unsigned i = 0; i < k; i++) {
             int pr = xcv_vq_device_push(q, n->tx_chain[i].head, 0);

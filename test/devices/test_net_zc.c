@@ -1,0 +1,1289 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* virtio-net zero-copy paths: frames lent in their receive buffers (xcv_net_drv_receive_zc,
+ * xcv_net_drv_release), frames sent from pool buffers in place (xcv_net_drv_send_zc), frames
+ * forwarded without a copy, and the device backend's transmit_done (a backend that keeps the
+ * segments of a burst and copies or forwards them at its end). Both roles in one process; the
+ * fixture's ports are swapped for ones that count the doorbells of each side. Pool counts are
+ * checked everywhere: a lent or sent buffer is never lost nor freed twice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <xcvirtio/dev_net.h>
+
+#include "dev_fixture.h"
+
+#define CAP_FRAMES 160u
+#define FRAME_MAX 1514u
+#define HDR XCV_VIRTIO_NET_HDR_SIZE
+
+static struct xcv_net_dev ndev;
+static struct xcv_net_drv ndrv;
+static uint32_t pool_avail0; /* pool buffers before the driver opened */
+
+/* ---- doorbells of each side ---- */
+
+static unsigned drv_rings; /* driver -> device (EVENT_AVAIL and requests) */
+static unsigned dev_rings; /* device -> driver (EVENT_USED and responses) */
+
+static int count_drv_notify(void *c, uint32_t d)
+{
+    (void)c;
+    (void)d;
+    drv_rings++;
+    return 0;
+}
+
+static int count_dev_notify(void *c, uint32_t d)
+{
+    (void)c;
+    (void)d;
+    dev_rings++;
+    return 0;
+}
+
+static const struct xcv_port_ops count_dops = {
+    .notify = count_drv_notify, .now_ns = fx_now, .wait = fx_dwait};
+static const struct xcv_port_ops count_vops = {.notify = count_dev_notify, .now_ns = fx_now};
+
+/* ---- backends ---- */
+
+/* What the backend saw, in order. The copying backend fills it in transmit; the deferred one
+ * records the segments in transmit and fills it in transmit_done. */
+static struct {
+    struct xcv_net_hdr hdr[CAP_FRAMES];
+    uint8_t frame[CAP_FRAMES][FRAME_MAX];
+    uint32_t len[CAP_FRAMES];
+    const uint8_t *base[CAP_FRAMES]; /* first frame segment, as handed to transmit */
+    struct xcv_iov seg[CAP_FRAMES][XCV_NET_DEV_MAX_CHAIN];
+    unsigned nseg[CAP_FRAMES];
+    unsigned calls;                /* transmit calls */
+    unsigned copied;               /* frames copied out (deferred backend) */
+    unsigned pending;              /* transmit calls since the last transmit_done */
+    unsigned done_calls;           /* transmit_done calls */
+    unsigned burst[CAP_FRAMES];    /* transmit calls before each transmit_done */
+    unsigned unpushed[CAP_FRAMES]; /* transmitq chains popped and not pushed, at that time */
+    bool forward;                  /* transmit_done delivers the burst back into the receiveq */
+    int fwd_ret[CAP_FRAMES];
+    unsigned rx_ready;
+    bool allow_empty; /* tolerate a transmit_done with no transmit call before it */
+} cap;
+
+static struct xcv_vq_device *dev_txq(void)
+{
+    return xcv_vdev_queue(xcv_net_dev_vdev(&ndev), XCV_NET_TXQ);
+}
+
+/* Record frame @k's header and segments (the segment list is the model's: copy the entries). */
+static unsigned record(const struct xcv_net_hdr *hdr, const struct xcv_iov *iov, unsigned n,
+                       uint32_t len)
+{
+    assert_true(cap.calls < CAP_FRAMES);
+    assert_true(n <= XCV_NET_DEV_MAX_CHAIN);
+    unsigned k = cap.calls++;
+    cap.hdr[k] = *hdr;
+    cap.len[k] = len;
+    cap.nseg[k] = n;
+    cap.base[k] = n != 0u ? (const uint8_t *)iov[0].base : NULL;
+    uint32_t sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        cap.seg[k][i] = iov[i];
+        sum += iov[i].len;
+    }
+    assert_int_equal(sum, len);
+    assert_true(len <= FRAME_MAX);
+    return k;
+}
+
+static void copy_out(unsigned k)
+{
+    uint32_t off = 0;
+    for (unsigned i = 0; i < cap.nseg[k]; i++) {
+        memcpy(cap.frame[k] + off, cap.seg[k][i].base, cap.seg[k][i].len);
+        off += cap.seg[k][i].len;
+    }
+}
+
+static int cap_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
+                        unsigned n, uint32_t len)
+{
+    (void)ctx;
+    copy_out(record(hdr, iov, n, len));
+    cap.copied = cap.calls;
+    return 0;
+}
+
+static int lazy_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
+                         unsigned n, uint32_t len)
+{
+    (void)ctx;
+    (void)record(hdr, iov, n, len);
+    cap.pending++;
+    return 0;
+}
+
+/* The end of a burst: the chains of the frames recorded since the last call are popped and not
+ * yet completed; copy (or forward) the frames now, from the recorded pointers. */
+static void lazy_transmit_done(void *ctx)
+{
+    (void)ctx;
+    if (cap.allow_empty && cap.pending == 0u) {
+        cap.done_calls++; /* a burst of dropped chains only */
+        return;
+    }
+    assert_true(cap.pending > 0u); /* never without a transmit call before it */
+    assert_true(cap.pending <= XCV_NET_DEV_BURST);
+    assert_int_equal(cap.copied + cap.pending, cap.calls);
+    struct xcv_vq_device *q = dev_txq();
+    assert_non_null(q);
+    assert_true(cap.done_calls < CAP_FRAMES);
+    unsigned b = cap.done_calls++;
+    cap.burst[b] = cap.pending;
+    cap.unpushed[b] = xcv_vq_device_in_flight(q); /* the burst's chains, not completed yet */
+    assert_true(cap.unpushed[b] >= cap.pending);
+    if (cap.forward) {
+        /* Straight from the transmit buffers into the receive buffers. */
+        struct xcv_net_frame f[XCV_NET_DEV_BURST];
+        for (unsigned i = 0; i < cap.pending; i++) {
+            unsigned k = cap.copied + i;
+            assert_true(cap.nseg[k] <= 1u);
+            f[i] =
+                (struct xcv_net_frame){.hdr = &cap.hdr[k], .data = cap.base[k], .len = cap.len[k]};
+        }
+        cap.fwd_ret[b] = xcv_net_dev_deliver_burst(&ndev, f, cap.pending);
+    }
+    for (unsigned k = cap.copied; k < cap.calls; k++)
+        copy_out(k);
+    cap.copied = cap.calls;
+    cap.pending = 0;
+}
+
+static void cap_rx_ready(void *ctx)
+{
+    (void)ctx;
+    cap.rx_ready++;
+}
+
+static const struct xcv_net_backend_ops cap_ops = {.transmit = cap_transmit,
+                                                   .rx_ready = cap_rx_ready};
+static const struct xcv_net_backend_ops lazy_ops = {
+    .transmit = lazy_transmit, .transmit_done = lazy_transmit_done, .rx_ready = cap_rx_ready};
+
+/* ---- setups ---- */
+
+struct zc_opts {
+    const struct xcv_net_backend_ops *ops;
+    bool mrg;
+    uint32_t buf_size;
+    uint16_t rx_buffers;
+    bool dev_polled;
+};
+
+static const struct zc_opts *cur_opts;
+
+static int zc_open_driver(void)
+{
+    struct xcv_net_drv_config dc = {
+        .dev_num = 0, .pool = &fx.pool, .queue_size = 64, .rx_buffers = cur_opts->rx_buffers};
+    return xcv_net_drv_open(&ndrv, &fx.dch, &dc);
+}
+
+static int zc_init_device(void)
+{
+    struct xcv_net_dev_config cfg = {.ops = cur_opts->ops,
+                                     .mtu = 1500,
+                                     .mrg_rxbuf = cur_opts->mrg,
+                                     .queue_size = 64,
+                                     .polled = cur_opts->dev_polled};
+    return xcv_net_dev_init(&ndev, &fx.vch, &cfg);
+}
+
+static int zc_setup(const struct zc_opts *o)
+{
+    memset(&cap, 0, sizeof(cap));
+    cur_opts = o;
+    if (fx_device_up() != XCV_OK)
+        return -1;
+    fx.dport.ops = &count_dops;
+    fx.vport.ops = &count_vops;
+    drv_rings = 0;
+    dev_rings = 0;
+    if (zc_init_device() != 0)
+        return -1;
+    if (fx_driver_up(o->buf_size) != XCV_OK)
+        return -1;
+    pool_avail0 = xcv_pool_available(&fx.pool);
+    return zc_open_driver();
+}
+
+static int setup_plain(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048};
+    return zc_setup(&o);
+}
+
+static int setup_small(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 512};
+    return zc_setup(&o);
+}
+
+static int setup_1k(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 1024};
+    return zc_setup(&o);
+}
+
+static int setup_mrg(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .mrg = true, .buf_size = 512};
+    return zc_setup(&o);
+}
+
+static int setup_three_rx(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048, .rx_buffers = 3};
+    return zc_setup(&o);
+}
+
+static int setup_polled(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048, .dev_polled = true};
+    return zc_setup(&o);
+}
+
+static int setup_full_rx(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048, .rx_buffers = 64};
+    return zc_setup(&o);
+}
+
+static int setup_lazy_polled(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &lazy_ops, .buf_size = 2048, .dev_polled = true};
+    return zc_setup(&o);
+}
+
+static int setup_lazy_polled_full_rx(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {
+        .ops = &lazy_ops, .buf_size = 2048, .rx_buffers = 64, .dev_polled = true};
+    return zc_setup(&o);
+}
+
+static int setup_lazy(void **state)
+{
+    (void)state;
+    static const struct zc_opts o = {.ops = &lazy_ops, .buf_size = 2048};
+    return zc_setup(&o);
+}
+
+/* ---- frames ---- */
+
+static uint8_t tx_data[CAP_FRAMES][FRAME_MAX];
+
+static void fill(uint8_t *p, uint32_t len, uint8_t seed)
+{
+    for (uint32_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(seed + i * 13u);
+}
+
+/* Frame @i of a burst: its own bytes (seeded by @seed + i) and length. */
+static void make_frame(struct xcv_net_frame *f, unsigned i, uint32_t len, uint8_t seed,
+                       const struct xcv_net_hdr *h)
+{
+    fill(tx_data[i], len, (uint8_t)(seed + i));
+    f->hdr = h;
+    f->data = len != 0u ? tx_data[i] : NULL;
+    f->len = len;
+}
+
+/* A pool buffer taken by the caller. */
+static void *take_buf(void)
+{
+    uint64_t bus;
+    void *b = xcv_pool_alloc(&fx.pool, &bus);
+    assert_non_null(b);
+    return b;
+}
+
+/* A frame built in place in pool buffer @buf; the header bytes hold junk the send overwrites. */
+static void build_ref(struct xcv_net_txref *r, void *buf, uint32_t len, uint8_t seed,
+                      const struct xcv_net_hdr *h)
+{
+    memset(buf, 0xee, HDR);
+    fill((uint8_t *)buf + HDR, len, seed);
+    *r = (struct xcv_net_txref){.buf = buf, .len = len, .hdr = h};
+}
+
+static bool header_untouched(const void *buf)
+{
+    const uint8_t *p = (const uint8_t *)buf;
+    for (unsigned i = 0; i < HDR; i++) {
+        if (p[i] != 0xeeu)
+            return false;
+    }
+    return true;
+}
+
+static struct xcv_vq_driver *txq(void)
+{
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&ndrv.vdrv, XCV_NET_TXQ);
+    assert_non_null(q);
+    return q;
+}
+
+/* The header fields a frame carries (num_buffers apart). */
+static void assert_hdr_fields(const struct xcv_net_hdr *got, const struct xcv_net_hdr *want)
+{
+    struct xcv_net_hdr z = {0};
+    const struct xcv_net_hdr *h = want != NULL ? want : &z;
+    assert_int_equal(got->flags, h->flags);
+    assert_int_equal(got->gso_type, h->gso_type);
+    assert_int_equal(got->hdr_len, h->hdr_len);
+    assert_int_equal(got->gso_size, h->gso_size);
+    assert_int_equal(got->csum_start, h->csum_start);
+    assert_int_equal(got->csum_offset, h->csum_offset);
+}
+
+/* The backend's frame @k is @len bytes of @data with header @h (num_buffers 0: 5.1.6.2.1). */
+static void assert_captured(unsigned k, const void *data, uint32_t len, const struct xcv_net_hdr *h)
+{
+    assert_true(k < cap.copied);
+    assert_int_equal(cap.len[k], len);
+    if (len != 0u)
+        assert_memory_equal(cap.frame[k], data, len);
+    assert_hdr_fields(&cap.hdr[k], h);
+    assert_int_equal(cap.hdr[k].num_buffers, 0);
+}
+
+/* The backend's frame @k was sent in place from @r: same bytes, read where the caller wrote
+ * them. */
+static void assert_captured_ref(unsigned k, const struct xcv_net_txref *r)
+{
+    assert_captured(k, (const uint8_t *)r->buf + HDR, r->len, r->hdr);
+    if (r->len != 0u)
+        assert_ptr_equal(cap.base[k], (const uint8_t *)r->buf + HDR);
+}
+
+/* A lent frame is @f, in a pool buffer, 1 buffer (no MRG_RXBUF). */
+static void assert_lent(const struct xcv_net_rxref *r, const struct xcv_net_frame *f)
+{
+    uint64_t bus;
+    assert_non_null(r->buf);
+    assert_int_equal(xcv_pool_bus(&fx.pool, r->buf, &bus), XCV_OK);
+    assert_ptr_equal(r->data, (uint8_t *)r->buf + HDR);
+    assert_int_equal(r->len, f->len);
+    if (f->len != 0u)
+        assert_memory_equal(r->data, f->data, f->len);
+    assert_hdr_fields(&r->hdr, f->hdr);
+    assert_int_equal(r->hdr.num_buffers, 1); /* 5.1.6.4: set by the device */
+}
+
+/* Every pool buffer comes back once the driver resets. */
+static void assert_reset_returns_all(void)
+{
+    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
+}
+
+static void release_all(struct xcv_net_rxref *r, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        assert_int_equal(xcv_net_drv_release(&ndrv, r[i].buf), XCV_OK);
+}
+
+/* ---- 1. receive_zc lends frames in their buffers; release gives them back ---- */
+
+static void test_receive_zc_lends(void **state)
+{
+    (void)state;
+    fx_pump();
+    static const uint32_t lens[6] = {100, 1514, 0, 60, 777, 1000};
+    struct xcv_net_hdr h[6];
+    struct xcv_net_frame f[6];
+    for (unsigned i = 0; i < 6; i++) {
+        h[i] = (struct xcv_net_hdr){.flags = XCV_VIRTIO_NET_HDR_F_DATA_VALID,
+                                    .gso_type = (uint8_t)i,
+                                    .hdr_len = (uint16_t)(i + 1u),
+                                    .gso_size = (uint16_t)(300u + i),
+                                    .csum_start = (uint16_t)(20u + i),
+                                    .csum_offset = (uint16_t)(4u + i),
+                                    .num_buffers = 77}; /* replaced by the model */
+        make_frame(&f[i], i, lens[i], 90, &h[i]);
+    }
+    f[3].hdr = NULL;
+    const uint32_t open_avail = xcv_pool_available(&fx.pool); /* receive buffers posted */
+    assert_true(open_avail < pool_avail0);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 6), 6);
+    (void)xcv_channel_poll(&fx.dch, 64);
+
+    /* M < N: four frames lent, each in its own buffer, reposted from the pool with one
+     * doorbell. */
+    struct xcv_net_rxref r[10];
+    memset(r, 0, sizeof(r));
+    unsigned rings = drv_rings;
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 4), 4);
+    assert_int_equal(drv_rings - rings, 1);
+    for (unsigned i = 0; i < 4; i++)
+        assert_lent(&r[i], &f[i]);
+    for (unsigned i = 0; i < 4; i++)
+        for (unsigned j = i + 1u; j < 4; j++)
+            assert_ptr_not_equal(r[i].buf, r[j].buf);
+    assert_null(r[4].buf); /* slots beyond the count untouched */
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 4u);
+    /* The rest, fewer than asked. */
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r[4], 6), 2);
+    assert_lent(&r[4], &f[4]);
+    assert_lent(&r[5], &f[5]);
+    assert_null(r[6].buf);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 6u);
+    /* Empty: EAGAIN, no slot written, no buffer taken. */
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r[6], 4), XCV_EAGAIN);
+    assert_null(r[6].buf);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 6u);
+
+    /* The lent buffers are not reposted: frames arriving now land elsewhere, and the lent
+     * bytes stay as they were. */
+    struct xcv_net_frame g[3];
+    for (unsigned i = 0; i < 3; i++)
+        make_frame(&g[i], 6u + i, 1200, 200, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, g, 3), 3);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r[6], 4), 3);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_lent(&r[6u + i], &g[i]);
+        for (unsigned j = 0; j < 6; j++)
+            assert_ptr_not_equal(r[6u + i].buf, r[j].buf);
+    }
+    for (unsigned i = 0; i < 6; i++)
+        assert_lent(&r[i], &f[i]);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 9u);
+
+    /* Released one by one: the pool count comes back exactly. */
+    for (unsigned i = 0; i < 9; i++) {
+        assert_int_equal(xcv_net_drv_release(&ndrv, r[i].buf), XCV_OK);
+        assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 8u + i);
+    }
+    assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 0);
+    assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_empty, 0);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0);
+    assert_reset_returns_all();
+}
+
+/* ---- 2. receive_zc and release: argument checks ---- */
+
+static void test_receive_zc_args(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[2];
+    make_frame(&f[0], 0, 80, 5, NULL);
+    make_frame(&f[1], 1, 90, 5, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 2), 2);
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_rxref r[2];
+    memset(r, 0, sizeof(r));
+    unsigned rings = drv_rings;
+    /* Count 0 takes nothing; NULL refs with a count, or no driver, are refused. */
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 0), 0);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, NULL, 0), 0);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, NULL, 1), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_receive_zc(NULL, r, 1), XCV_EINVAL);
+    assert_null(r[0].buf);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    assert_int_equal(drv_rings, rings);
+    /* Both frames are still there, in order. */
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 2), 2);
+    assert_lent(&r[0], &f[0]);
+    assert_lent(&r[1], &f[1]);
+    const uint32_t left = xcv_pool_available(&fx.pool);
+
+    /* release: only the start of a pool buffer. */
+    uint8_t on_stack[64];
+    assert_int_equal(xcv_net_drv_release(&ndrv, (uint8_t *)r[0].buf + 1), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[0].data), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, on_stack), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, NULL), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, fx_window), XCV_EINVAL); /* queue area */
+    assert_int_equal(xcv_net_drv_release(&ndrv, fx_window + sizeof(fx_window)), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(NULL, r[0].buf), XCV_EINVAL);
+    assert_int_equal(xcv_pool_available(&fx.pool), left);
+    release_all(r, 2);
+    assert_int_equal(xcv_pool_available(&fx.pool), left + 2u);
+    assert_reset_returns_all();
+    /* A full pool refuses one more (the double free it can see). */
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[0].buf), XCV_EINVAL);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
+    /* Not open any more. */
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 1), XCV_ENODEV);
+}
+
+/* ---- 3. receive_zc refuses MRG_RXBUF; a frame held by receive_burst comes first ---- */
+
+static void test_receive_zc_mrg_not_supported(void **state)
+{
+    (void)state;
+    assert_true(xcv_net_drv_features(&ndrv) & XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF));
+    fx_pump();
+    struct xcv_net_frame f;
+    make_frame(&f, 0, 1000, 44, NULL); /* spans two 512-byte buffers */
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f, 1), 1);
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_rxref r[4];
+    memset(r, 0, sizeof(r));
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 4), XCV_ENOTSUP);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 1), XCV_ENOTSUP);
+    assert_null(r[0].buf);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    /* Nothing was taken: the copying receive still gets the frame. */
+    uint8_t buf[2048];
+    struct xcv_net_rxbuf b = {.buf = buf, .cap = sizeof(buf)};
+    assert_int_equal(xcv_net_drv_receive_burst(&ndrv, &b, 1), 1);
+    assert_int_equal(b.len, f.len);
+    assert_memory_equal(buf, f.data, f.len);
+    assert_int_equal(b.hdr.num_buffers, 2);
+    assert_reset_returns_all();
+}
+
+static void test_receive_zc_after_held_frame(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[3];
+    make_frame(&f[0], 0, 100, 61, NULL);
+    make_frame(&f[1], 1, 300, 61, NULL);
+    make_frame(&f[2], 2, 50, 61, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 3), 3);
+    /* The second frame does not fit its slot: receive_burst keeps it for its next call. */
+    uint8_t b0[2048];
+    uint8_t b1[200];
+    struct xcv_net_rxbuf b[2] = {{.buf = b0, .cap = sizeof(b0)}, {.buf = b1, .cap = sizeof(b1)}};
+    assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 2), 1);
+    struct xcv_net_rxref r[2];
+    memset(r, 0, sizeof(r));
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 2), XCV_ESTATE);
+    assert_null(r[0].buf);
+    /* The copying receive takes it; then the lending receive goes on behind it. */
+    assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 1), 1);
+    assert_int_equal(b[0].len, 300);
+    assert_memory_equal(b0, f[1].data, 300);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 2), 1);
+    assert_lent(&r[0], &f[2]);
+    release_all(r, 1);
+    assert_reset_returns_all();
+}
+
+/* ---- 4. buffers the device returned empty are skipped and reposted ---- */
+
+static void test_receive_zc_skips_empty(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t open_avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_frame f[3];
+    make_frame(&f[0], 0, 60, 17, NULL);
+    make_frame(&f[1], 1, 1000, 17, NULL); /* does not fit a 512-byte buffer: dropped */
+    make_frame(&f[2], 2, 400, 17, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[0], 1), 1);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[1], 1), XCV_ENOMEM);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[2], 1), 1);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 1);
+    struct xcv_net_rxref r[4];
+    memset(r, 0, sizeof(r));
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 4), 2);
+    assert_lent(&r[0], &f[0]);
+    assert_lent(&r[1], &f[2]);
+    assert_null(r[2].buf);
+    assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_empty, 1);
+    /* Three buffers came off the ring and were reposted; only the two lent ones are missing. */
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 2u);
+    release_all(r, 2);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail);
+    assert_reset_returns_all();
+}
+
+/* ---- 5. lending drains the pool; the refill resumes once buffers come back ---- */
+
+static void *held[4096];
+
+static void test_receive_zc_pool_dry(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[6];
+    for (unsigned i = 0; i < 6; i++)
+        make_frame(&f[i], i, 100u + i, 31, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 3), 3);
+    /* The caller holds every other buffer: nothing to repost with. */
+    unsigned n_held = 0;
+    while (xcv_pool_available(&fx.pool) > 0u) {
+        assert_true(n_held < sizeof(held) / sizeof(held[0]));
+        held[n_held++] = take_buf();
+    }
+    struct xcv_net_rxref r[6];
+    memset(r, 0, sizeof(r));
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 6), 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_lent(&r[i], &f[i]);
+    assert_int_equal(xcv_pool_available(&fx.pool), 0);
+    /* No receive buffer posted: the device cannot deliver. */
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[3], 3), XCV_EAGAIN);
+    assert_int_equal(xcv_net_drv_refill(&ndrv), 0);
+    /* Two lent buffers come back: the refill posts them and two frames go through. */
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[0].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[1].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_refill(&ndrv), 2);
+    assert_int_equal(xcv_pool_available(&fx.pool), 0);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[3], 3), 2);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r[3], 3), 2);
+    assert_lent(&r[3], &f[3]);
+    assert_lent(&r[4], &f[4]);
+    assert_lent(&r[2], &f[2]); /* still intact */
+    /* All three back: the refill tops the receiveq up to its target again. */
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[2].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[3].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[4].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_refill(&ndrv), 3);
+    assert_int_equal(xcv_net_drv_refill(&ndrv), 0);
+    assert_int_equal(xcv_pool_available(&fx.pool), 0);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 6), 3);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 6), 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_lent(&r[i], &f[i]);
+    release_all(r, 3);
+    for (unsigned i = 0; i < n_held; i++)
+        assert_int_equal(xcv_pool_free(&fx.pool, held[i]), XCV_OK);
+    assert_reset_returns_all();
+}
+
+/* More frames than one ring call takes: every one is lent, in order. */
+static void test_receive_zc_long_burst(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t open_avail = xcv_pool_available(&fx.pool);
+    static struct xcv_net_frame f[60];
+    for (unsigned i = 0; i < 60; i++)
+        make_frame(&f[i], i, 60u + 23u * i, 7, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 60), 60);
+    static struct xcv_net_rxref r[64];
+    memset(r, 0, sizeof(r));
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 64), 60);
+    for (unsigned i = 0; i < 60; i++)
+        assert_lent(&r[i], &f[i]);
+    assert_null(r[60].buf);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 60u);
+    release_all(r, 60);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail);
+    assert_reset_returns_all();
+}
+
+/* ---- 6. send_zc: a frame built in a pool buffer is sent where it is ---- */
+
+static void test_send_zc_in_place(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_hdr h[5];
+    for (unsigned i = 0; i < 5; i++) {
+        h[i] = (struct xcv_net_hdr){
+            .flags = (i & 1u) != 0u ? XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM : 0u,
+            .gso_type = (uint8_t)(i + 1u),
+            .hdr_len = (uint16_t)(54u + i),
+            .gso_size = (uint16_t)(1400u + i),
+            .csum_start = (uint16_t)(34u + i),
+            .csum_offset = (uint16_t)(16u + i),
+            .num_buffers = 5, /* must not reach the device */
+        };
+    }
+    static const uint32_t lens[5] = {60, 1514, 0, 333, 1000};
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_txref t[5];
+    for (unsigned i = 0; i < 5; i++)
+        build_ref(&t[i], take_buf(), lens[i], (uint8_t)(40u + i), &h[i]);
+    t[3].hdr = NULL; /* all-zero header */
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 5u);
+    unsigned rings = drv_rings;
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 5), 5);
+    /* One doorbell; the caller's buffers are posted, no other buffer is taken. */
+    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 5);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 5u);
+    /* The header went in front of each frame, num_buffers 0. */
+    for (unsigned i = 0; i < 5; i++) {
+        uint8_t w[HDR];
+        memcpy(w, t[i].buf, HDR);
+        struct xcv_net_hdr got;
+        xcv_net_hdr_load(&got, w);
+        assert_hdr_fields(&got, t[i].hdr);
+        assert_int_equal(got.num_buffers, 0);
+    }
+    assert_int_equal(cap.calls, 0);
+    assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
+    assert_int_equal(cap.calls, 5);
+    for (unsigned i = 0; i < 5; i++)
+        assert_captured_ref(i, &t[i]);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_frames, 5);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_bytes, 60 + 1514 + 0 + 333 + 1000);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 0);
+    /* Used by the device: the next send gives the five back to the pool. */
+    (void)xcv_channel_poll(&fx.dch, 64);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 5u);
+    struct xcv_net_txref u;
+    build_ref(&u, take_buf(), 64, 9, NULL);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &u, 1), 1);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 1u);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 1);
+    fx_pump();
+    assert_int_equal(cap.calls, 6);
+    assert_captured_ref(5, &u);
+    /* The copying send interleaves with it. */
+    uint8_t fr[100];
+    fill(fr, sizeof(fr), 3);
+    assert_int_equal(xcv_net_drv_send(&ndrv, NULL, fr, sizeof(fr)), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 1u); /* u back, the copy out */
+    fx_pump();
+    assert_captured(6, fr, sizeof(fr), NULL);
+    assert_reset_returns_all();
+}
+
+/* ---- 7. one bad reference fails the burst, before anything is written or posted ---- */
+
+static void test_send_zc_bad_ref_posts_nothing(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_txref t[3];
+    for (unsigned i = 0; i < 3; i++)
+        build_ref(&t[i], take_buf(), 100u + i, (uint8_t)i, NULL);
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    const unsigned rings = drv_rings;
+    uint8_t on_stack[256];
+    struct xcv_net_txref bad[6];
+    for (unsigned i = 0; i < 6; i++)
+        bad[i] = t[1];
+    bad[0].buf = (uint8_t *)t[1].buf + 1; /* inside a buffer, not its start */
+    bad[1].buf = on_stack;                /* not in the window */
+    bad[2].buf = NULL;
+    bad[3].buf = fx_window;  /* in the window, outside the pool area */
+    bad[4].len = 1515;       /* MTU + 14 + 1 */
+    bad[5].len = UINT32_MAX; /* would wrap a 32-bit length */
+    for (unsigned k = 0; k < 6; k++) {
+        /* Bad in the middle, at the end and alone. */
+        struct xcv_net_txref m[3] = {t[0], bad[k], t[2]};
+        struct xcv_net_txref e[3] = {t[0], t[2], bad[k]};
+        assert_int_equal(xcv_net_drv_send_zc(&ndrv, m, 3), XCV_EINVAL);
+        assert_int_equal(xcv_net_drv_send_zc(&ndrv, e, 3), XCV_EINVAL);
+        assert_int_equal(xcv_net_drv_send_zc(&ndrv, &bad[k], 1), XCV_EINVAL);
+    }
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, NULL, 1), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_send_zc(NULL, t, 1), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 0), 0);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, NULL, 0), 0);
+    /* Nothing posted, no header written, no buffer taken or freed, no doorbell. */
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 0);
+    for (unsigned i = 0; i < 3; i++)
+        assert_true(header_untouched(t[i].buf));
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    assert_int_equal(drv_rings, rings);
+    assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
+    fx_pump();
+    assert_int_equal(cap.calls, 0);
+    /* Exactly at the limit the burst goes through whole, in order. */
+    t[1].len = 1514;
+    fill((uint8_t *)t[1].buf + HDR, 1514, 77);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 3), 3);
+    fx_pump();
+    assert_int_equal(cap.calls, 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_captured_ref(i, &t[i]);
+    assert_reset_returns_all();
+    /* Not open any more: the caller keeps its buffer. */
+    void *b = take_buf();
+    struct xcv_net_txref one = {.buf = b, .len = 10};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &one, 1), XCV_ENODEV);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 1u);
+    assert_int_equal(xcv_pool_free(&fx.pool, b), XCV_OK);
+}
+
+/* With 1024-byte buffers the buffer is the limit (below MTU + 14). */
+static void test_send_zc_len_limit_is_buffer(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t max = 1024u - HDR;
+    struct xcv_net_txref t;
+    build_ref(&t, take_buf(), max + 1u, 8, NULL);
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t, 1), XCV_EINVAL);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 0);
+    assert_true(header_untouched(t.buf));
+    t.len = max;
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t, 1), 1);
+    fx_pump();
+    assert_int_equal(cap.calls, 1);
+    assert_captured_ref(0, &t);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    assert_reset_returns_all();
+}
+
+/* ---- 8. a full transmitq: the frames not sent stay with the caller ---- */
+
+static void test_send_zc_ring_full(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    static struct xcv_net_txref t[70];
+    for (unsigned i = 0; i < 70; i++)
+        build_ref(&t[i], take_buf(), 60u + 7u * i, (uint8_t)(i * 3u), NULL);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 70u);
+    unsigned rings = drv_rings;
+    /* A 64-entry transmitq: 64 go with one doorbell, 6 stay with the caller, none freed. */
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 70), 64);
+    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 64);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 70u);
+    /* Nothing used yet: the rest is refused, still not freed. */
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t[64], 6), XCV_ENOSPC);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 64);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 70u);
+    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
+    assert_int_equal(cap.calls, 64);
+    for (unsigned i = 0; i < 64; i++)
+        assert_captured_ref(i, &t[i]);
+    (void)xcv_channel_poll(&fx.dch, 64);
+    /* The caller gives three of its six back and sends the other three: the 64 used ones
+     * are reclaimed on the way. */
+    for (unsigned i = 67; i < 70; i++)
+        assert_int_equal(xcv_net_drv_release(&ndrv, t[i].buf), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 67u);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t[64], 3), 3);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 3u);
+    fx_pump();
+    assert_int_equal(cap.calls, 67);
+    for (unsigned i = 64; i < 67; i++)
+        assert_captured_ref(i, &t[i]);
+    assert_reset_returns_all();
+}
+
+/* ---- 9. forwarding in place: lent receive buffers sent back out ---- */
+
+static void test_forward_in_place(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t open_avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM,
+                            .gso_type = 3,
+                            .hdr_len = 66,
+                            .gso_size = 1448,
+                            .csum_start = 34,
+                            .csum_offset = 16};
+    unsigned seen = 0;
+    for (unsigned round = 0; round < 10; round++) {
+        struct xcv_net_frame f[8];
+        for (unsigned i = 0; i < 8; i++)
+            make_frame(&f[i], i, (60u + 181u * (round + i)) % 1515u, (uint8_t)(round * 8u),
+                       (i & 1u) != 0u ? &h : NULL);
+        assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 8), 8);
+        struct xcv_net_rxref r[8];
+        assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 8), 8);
+        /* The last round forwards five and drops three. */
+        unsigned fwd = round == 9u ? 5u : 8u;
+        struct xcv_net_txref t[8];
+        for (unsigned i = 0; i < fwd; i++)
+            t[i] = (struct xcv_net_txref){.buf = r[i].buf, .len = r[i].len, .hdr = &r[i].hdr};
+        for (unsigned i = fwd; i < 8; i++)
+            assert_int_equal(xcv_net_drv_release(&ndrv, r[i].buf), XCV_OK);
+        assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, fwd), (int)fwd);
+        /* Steady state: the frames forwarded are in flight, everything else is in the pool
+         * or posted (the previous round's buffers were reclaimed by this send). */
+        assert_int_equal(xcv_pool_available(&fx.pool), open_avail - fwd);
+        assert_true(xcv_channel_poll(&fx.vch, 64) >= 1); /* the transmitq kick, the refill */
+        assert_int_equal(cap.calls, seen + fwd);
+        for (unsigned i = 0; i < fwd; i++) {
+            /* The same bytes and header fields, read from the receive buffer itself;
+             * num_buffers (1 on receive) is 0 on transmit. */
+            assert_captured(seen + i, f[i].data, f[i].len, f[i].hdr);
+            if (f[i].len != 0u)
+                assert_ptr_equal(cap.base[seen + i], r[i].data);
+        }
+        seen += fwd;
+        (void)xcv_channel_poll(&fx.dch, 64);
+    }
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_frames, 77);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 0);
+    /* The last frames forwarded are used but not reclaimed yet: the reset returns them. */
+    assert_reset_returns_all();
+}
+
+/* The same while the device does not run (polled, and its owner does not): the reset takes
+ * the buffers forwarded back from the transmitq. */
+static void test_forward_then_reset(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[4];
+    for (unsigned i = 0; i < 4; i++)
+        make_frame(&f[i], i, 500u + i, 12, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 4), 4);
+    struct xcv_net_rxref r[4];
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 4), 4);
+    struct xcv_net_txref t[4];
+    for (unsigned i = 0; i < 4; i++)
+        t[i] = (struct xcv_net_txref){.buf = r[i].buf, .len = r[i].len, .hdr = &r[i].hdr};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 4), 4);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 4);
+    fx_pump();
+    assert_int_equal(cap.calls, 0);
+    assert_int_equal(xcv_vq_driver_in_flight(txq()), 4);
+    assert_reset_returns_all();
+    assert_int_equal(cap.calls, 0);
+}
+
+/* ---- 10. transmit_done: a backend that copies the frames out at the end of each burst ---- */
+
+static void test_transmit_done_per_burst(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[40];
+    for (unsigned i = 0; i < 40; i++)
+        make_frame(&f[i], i, (uint32_t)((i * 97u) % 1515u), 23, NULL);
+    /* A burst of five: five transmit calls, then one transmit_done. */
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 5), 5);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 5);
+    assert_int_equal(cap.calls, 5);
+    assert_int_equal(cap.done_calls, 1);
+    assert_int_equal(cap.burst[0], 5);
+    assert_int_equal(cap.unpushed[0], 5); /* completed after transmit_done returned */
+    for (unsigned i = 0; i < 5; i++)
+        assert_captured(i, f[i].data, f[i].len, NULL);
+    /* A run that finds nothing does not call it. */
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 0);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 0);
+    assert_int_equal(cap.done_calls, 1);
+    /* Budgets below the burst: one call per run with work. */
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[5], 7), 7);
+    assert_int_equal(xcv_net_dev_run(&ndev, 3), 3);
+    assert_int_equal(cap.done_calls, 2);
+    assert_int_equal(xcv_net_dev_run(&ndev, 3), 3);
+    assert_int_equal(cap.done_calls, 3);
+    assert_int_equal(xcv_net_dev_run(&ndev, 3), 1);
+    assert_int_equal(cap.done_calls, 4);
+    assert_int_equal(xcv_net_dev_run(&ndev, 3), 0);
+    assert_int_equal(cap.done_calls, 4);
+    assert_int_equal(cap.burst[1], 3);
+    assert_int_equal(cap.burst[2], 3);
+    assert_int_equal(cap.burst[3], 1);
+    for (unsigned b = 1; b < 4; b++)
+        assert_int_equal(cap.unpushed[b], cap.burst[b]);
+    for (unsigned i = 5; i < 12; i++)
+        assert_captured(i, f[i].data, f[i].len, NULL);
+    /* 40 frames in one run: bursts of at most XCV_NET_DEV_BURST, each closed by one call. */
+    (void)xcv_channel_poll(&fx.dch, 64);
+    unsigned before = cap.done_calls;
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 40), 40);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 40);
+    unsigned bursts = cap.done_calls - before;
+    assert_int_equal(bursts, (40u + XCV_NET_DEV_BURST - 1u) / XCV_NET_DEV_BURST);
+    unsigned sum = 0;
+    for (unsigned b = before; b < cap.done_calls; b++) {
+        assert_int_equal(cap.unpushed[b], cap.burst[b]);
+        sum += cap.burst[b];
+    }
+    assert_int_equal(sum, 40);
+    assert_int_equal(cap.copied, cap.calls);
+    for (unsigned i = 0; i < 40; i++)
+        assert_captured(12u + i, f[i].data, f[i].len, NULL);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 0);
+    assert_int_equal(cap.done_calls, before + bursts);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_frames, 52);
+    /* Completed after transmit_done: the driver gets every buffer back. */
+    assert_reset_returns_all();
+}
+
+/* Post a chain the model drops (4 readable bytes: shorter than the header); token: its pool
+ * buffer, so the driver reclaims it like a frame. */
+static void post_short_chain(void)
+{
+    void *b = take_buf();
+    struct xcv_sg sg = {.len = 4};
+    assert_int_equal(xcv_pool_bus(&fx.pool, b, &sg.addr), XCV_OK);
+    assert_int_equal(xcv_vq_driver_add(txq(), &sg, 1, 0, b), XCV_OK);
+    assert_true(xcv_vq_driver_kick(txq()) >= 0);
+}
+
+/* A dropped chain inside a burst: no transmit call for it, still one transmit_done. */
+static void test_transmit_done_with_dropped_chain(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[4];
+    for (unsigned i = 0; i < 4; i++)
+        make_frame(&f[i], i, 200u + i, 88, NULL);
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 2), 2);
+    post_short_chain();
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[2], 2), 2);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 5);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 1);
+    assert_int_equal(cap.calls, 4);
+    assert_int_equal(cap.done_calls, 1);
+    assert_int_equal(cap.burst[0], 4);
+    for (unsigned i = 0; i < 4; i++)
+        assert_captured(i, f[i].data, f[i].len, NULL);
+    assert_int_equal(cap.unpushed[0], 5); /* the dropped chain is completed after it too */
+    /* A burst of dropped chains only: no transmit call; at most one transmit_done, with nothing
+     * recorded since the last one (the backend tolerates it). */
+    post_short_chain();
+    post_short_chain();
+    cap.allow_empty = true;
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 2);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 3);
+    assert_int_equal(cap.calls, 4);
+    assert_true(cap.done_calls <= 2u);
+    /* The next burst is as before. */
+    cap.allow_empty = false;
+    unsigned before = cap.done_calls;
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 3), 3);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), 3);
+    assert_int_equal(cap.done_calls, before + 1u);
+    assert_int_equal(cap.burst[before], 3);
+    for (unsigned i = 0; i < 3; i++)
+        assert_captured(4u + i, f[i].data, f[i].len, NULL);
+    assert_reset_returns_all();
+}
+
+/* Sent in place and run from the transmitq kick: the pointers kept are the caller's buffers. */
+static void test_transmit_done_kicked(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_txref t[8];
+    for (unsigned i = 0; i < 8; i++)
+        build_ref(&t[i], take_buf(), 100u * (i + 1u), (uint8_t)(i + 100u), NULL);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 8), 8);
+    assert_int_equal(cap.done_calls, 0);
+    assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
+    assert_int_equal(cap.calls, 8);
+    assert_int_equal(cap.done_calls, 1);
+    assert_int_equal(cap.burst[0], 8);
+    for (unsigned i = 0; i < 8; i++)
+        assert_captured_ref(i, &t[i]);
+    /* Polls with no transmit work (nothing, or a receive refill) do not call it. */
+    assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
+    struct xcv_net_frame f;
+    make_frame(&f, 0, 70, 1, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f, 1), 1);
+    struct xcv_net_rxref r;
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r, 1), 1);
+    fx_pump();
+    assert_int_equal(cap.done_calls, 1);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r.buf), XCV_OK);
+    /* The next send reclaims the eight. */
+    assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f.data, f.len), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail - 1u);
+    fx_pump();
+    assert_int_equal(cap.done_calls, 2);
+    assert_int_equal(cap.burst[1], 1);
+    assert_captured(8, f.data, f.len, NULL);
+    assert_reset_returns_all();
+}
+
+/* A forwarding device: transmit_done delivers the burst straight from the transmit buffers into
+ * the receive buffers; the driver gets the frames back lent, and forwards them again. */
+#define FWD_N 40u
+
+/* One run moved FWD_N frames: one transmit_done per burst, each burst delivered whole. */
+static void assert_forward_run(unsigned first_burst)
+{
+    unsigned n = 0;
+    for (unsigned b = first_burst; b < cap.done_calls; b++) {
+        assert_int_equal(cap.unpushed[b], cap.burst[b]);
+        assert_int_equal(cap.fwd_ret[b], (int)cap.burst[b]);
+        n += cap.burst[b];
+    }
+    assert_int_equal(n, FWD_N);
+    assert_int_equal(cap.done_calls - first_burst,
+                     (FWD_N + XCV_NET_DEV_BURST - 1u) / XCV_NET_DEV_BURST);
+}
+
+static void test_transmit_done_forwards(void **state)
+{
+    (void)state;
+    fx_pump();
+    cap.forward = true;
+    const uint32_t open_avail = xcv_pool_available(&fx.pool);
+    struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_DATA_VALID, .csum_start = 9};
+    struct xcv_net_frame f[FWD_N];
+    for (unsigned i = 0; i < FWD_N; i++)
+        make_frame(&f[i], i, 60u + (97u * i) % 1455u, 55, (i % 3u) == 0u ? &h : NULL);
+    assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, FWD_N), (int)FWD_N);
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), (int)FWD_N);
+    assert_forward_run(0);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, FWD_N);
+    for (unsigned i = 0; i < FWD_N; i++)
+        assert_captured(i, f[i].data, f[i].len, f[i].hdr);
+    struct xcv_net_rxref r[FWD_N];
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, FWD_N), (int)FWD_N);
+    for (unsigned i = 0; i < FWD_N; i++)
+        assert_lent(&r[i], &f[i]);
+    /* Around again, in place: the echo comes back identical. */
+    struct xcv_net_txref t[FWD_N];
+    for (unsigned i = 0; i < FWD_N; i++)
+        t[i] = (struct xcv_net_txref){.buf = r[i].buf, .len = r[i].len, .hdr = &r[i].hdr};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, FWD_N), (int)FWD_N);
+    unsigned before = cap.done_calls;
+    assert_int_equal(xcv_net_dev_run(&ndev, 64), (int)FWD_N);
+    assert_forward_run(before);
+    for (unsigned i = 0; i < FWD_N; i++)
+        assert_captured(FWD_N + i, f[i].data, f[i].len, f[i].hdr);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, FWD_N), (int)FWD_N);
+    for (unsigned i = 0; i < FWD_N; i++)
+        assert_lent(&r[i], &f[i]);
+    release_all(r, FWD_N);
+    assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0);
+    /* The forwarded buffers are used; the next send reclaims them. */
+    assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f[0].data, f[0].len), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 1u);
+    assert_reset_returns_all();
+}
+
+/* ---- 11. resets while the caller holds lent buffers ---- */
+
+static void test_driver_reset_while_lent(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[6];
+    for (unsigned i = 0; i < 6; i++)
+        make_frame(&f[i], i, 300u + i, 71, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 6), 6);
+    struct xcv_net_rxref r[6];
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 6), 6);
+    /* Two forwarded (in flight at the reset), four kept, plus a copied send in flight. */
+    struct xcv_net_txref t[2];
+    for (unsigned i = 0; i < 2; i++)
+        t[i] = (struct xcv_net_txref){.buf = r[4u + i].buf, .len = r[4u + i].len};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 2), 2);
+    assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f[0].data, f[0].len), XCV_OK);
+    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
+    /* Everything came back but the four the caller holds, which are untouched. */
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 4u);
+    for (unsigned i = 0; i < 4; i++)
+        assert_lent(&r[i], &f[i]);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 1), XCV_ENODEV);
+    /* Reopened: the held buffers are not posted, new frames go elsewhere. */
+    fx_pump();
+    assert_int_equal(zc_open_driver(), XCV_OK);
+    struct xcv_net_frame g[4];
+    for (unsigned i = 0; i < 4; i++)
+        make_frame(&g[i], 6u + i, 900, 5, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, g, 4), 4);
+    struct xcv_net_rxref s[4];
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, s, 4), 4);
+    for (unsigned i = 0; i < 4; i++) {
+        assert_lent(&s[i], &g[i]);
+        for (unsigned j = 0; j < 4; j++)
+            assert_ptr_not_equal(s[i].buf, r[j].buf);
+    }
+    for (unsigned i = 0; i < 4; i++)
+        assert_lent(&r[i], &f[i]);
+    /* One held buffer is released before the next reset, the rest after it. */
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[0].buf), XCV_OK);
+    release_all(s, 4);
+    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 3u);
+    release_all(&r[1], 3);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
+}
+
+/* The device compartment restarts: posted and in-flight buffers come back through the cancel
+ * path, lent ones stay with the caller. */
+static void test_peer_restart_while_lent(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_frame f[5];
+    for (unsigned i = 0; i < 5; i++)
+        make_frame(&f[i], i, 400u + 3u * i, 19, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 5), 5);
+    struct xcv_net_rxref r[5];
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 5), 5);
+    struct xcv_net_txref t = {.buf = r[4].buf, .len = r[4].len, .hdr = &r[4].hdr};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t, 1), 1);
+    assert_int_equal(cap.calls, 0); /* the device has not run */
+    memset(&ndev, 0, sizeof(ndev));
+    assert_int_equal(xcv_channel_init(&fx.vch, &fx.vcfg), XCV_OK);
+    assert_int_equal(zc_init_device(), 0);
+    assert_int_equal(xcv_channel_poll(&fx.dch, 64), XCV_EPEERRESET);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 4u);
+    for (unsigned i = 0; i < 4; i++)
+        assert_lent(&r[i], &f[i]);
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 1), XCV_ENODEV);
+    struct xcv_net_txref again = {.buf = r[0].buf, .len = r[0].len};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &again, 1), XCV_ENODEV);
+    /* Reopened on the new device: traffic resumes while the caller still holds four. */
+    assert_int_equal(zc_open_driver(), XCV_OK);
+    struct xcv_net_frame g;
+    make_frame(&g, 5, 128, 3, NULL);
+    assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &g, 1), 1);
+    struct xcv_net_rxref s;
+    assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &s, 1), 1);
+    assert_lent(&s, &g);
+    /* Forward one of the frames held across the restart. */
+    struct xcv_net_txref u[2] = {{.buf = s.buf, .len = s.len},
+                                 {.buf = r[1].buf, .len = r[1].len, .hdr = &r[1].hdr}};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, u, 2), 2);
+    fx_pump();
+    assert_int_equal(cap.calls, 2);
+    assert_captured(0, g.data, g.len, NULL);
+    assert_captured(1, f[1].data, f[1].len, NULL);
+    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 3u);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[0].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[2].buf), XCV_OK);
+    assert_int_equal(xcv_net_drv_release(&ndrv, r[3].buf), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_receive_zc_lends, setup_plain),
+        cmocka_unit_test_setup(test_receive_zc_args, setup_plain),
+        cmocka_unit_test_setup(test_receive_zc_mrg_not_supported, setup_mrg),
+        cmocka_unit_test_setup(test_receive_zc_after_held_frame, setup_plain),
+        cmocka_unit_test_setup(test_receive_zc_skips_empty, setup_small),
+        cmocka_unit_test_setup(test_receive_zc_pool_dry, setup_three_rx),
+        cmocka_unit_test_setup(test_receive_zc_long_burst, setup_full_rx),
+        cmocka_unit_test_setup(test_send_zc_in_place, setup_plain),
+        cmocka_unit_test_setup(test_send_zc_bad_ref_posts_nothing, setup_plain),
+        cmocka_unit_test_setup(test_send_zc_len_limit_is_buffer, setup_1k),
+        cmocka_unit_test_setup(test_send_zc_ring_full, setup_plain),
+        cmocka_unit_test_setup(test_forward_in_place, setup_plain),
+        cmocka_unit_test_setup(test_forward_then_reset, setup_polled),
+        cmocka_unit_test_setup(test_transmit_done_per_burst, setup_lazy_polled),
+        cmocka_unit_test_setup(test_transmit_done_with_dropped_chain, setup_lazy_polled),
+        cmocka_unit_test_setup(test_transmit_done_kicked, setup_lazy),
+        cmocka_unit_test_setup(test_transmit_done_forwards, setup_lazy_polled_full_rx),
+        cmocka_unit_test_setup(test_driver_reset_while_lent, setup_plain),
+        cmocka_unit_test_setup(test_peer_restart_while_lent, setup_plain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
