@@ -35,7 +35,7 @@
 #define QSIZE 256u
 #define RX_BUFFERS 192u
 #define BURST 32u
-#define TX_BURST 128u /* driver -> device: frames per send call and per device run */
+#define TX_BURST 128u    /* driver -> device: frames per send call and per device run */
 #define LOOP_FRAMES 128u /* frames kept circulating in the loop test */
 #define N_SIZES 2u
 #define NET_SINK 0u

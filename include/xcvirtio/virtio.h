@@ -100,20 +100,20 @@ static inline uint64_t xcv_le64_load(const void *p)
 /** @brief Write @p v as a little-endian 16-bit value at @p p. */
 static inline void xcv_le16_store(void *p, uint16_t v)
 {
-    v = XCV_LE16(v);
-    __builtin_memcpy(p, &v, sizeof(v));
+    uint16_t w = XCV_LE16(v);
+    __builtin_memcpy(p, &w, sizeof(w));
 }
 /** @brief Write @p v as a little-endian 32-bit value at @p p. */
 static inline void xcv_le32_store(void *p, uint32_t v)
 {
-    v = XCV_LE32(v);
-    __builtin_memcpy(p, &v, sizeof(v));
+    uint32_t w = XCV_LE32(v);
+    __builtin_memcpy(p, &w, sizeof(w));
 }
 /** @brief Write @p v as a little-endian 64-bit value at @p p. */
 static inline void xcv_le64_store(void *p, uint64_t v)
 {
-    v = XCV_LE64(v);
-    __builtin_memcpy(p, &v, sizeof(v));
+    uint64_t w = XCV_LE64(v);
+    __builtin_memcpy(p, &w, sizeof(w));
 }
 /** @} */
 

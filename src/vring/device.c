@@ -257,7 +257,7 @@ static int dev_refresh_avail(struct xcv_vq_device *q, uint16_t *idx)
 static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
 {
     if (q->last_avail == q->avail_seen) {
-        uint16_t idx;
+        uint16_t idx = q->last_avail;
         int r = dev_refresh_avail(q, &idx);
         if (r < 0)
             return r;
