@@ -13,6 +13,8 @@
  *   header     line 0: layout (device writes at format, driver reads once at attach)
  *              line 1: device epoch and state (device writes)
  *              line 2: driver epoch and state (driver writes)
+ *              line 3: d2v event word: driver sets queue bits, device takes them
+ *              line 4: v2d event word: device sets queue bits, driver takes them
  *   d2v ring   driver-to-device messages: requests and EVENT_AVAIL
  *   v2d ring   device-to-driver messages: responses, EVENT_USED, EVENT_CONFIG
  *   queue area virtqueue rings and indirect tables, placed by the driver
@@ -24,6 +26,13 @@
  * Doorbells: each side rings ::xcv_channel_config::doorbell on the peer when it has put
  * messages in its outgoing ring. On receiving a doorbell (or periodically, or in a busy-poll
  * loop), the caller calls xcv_channel_poll().
+ *
+ * Queue notifications: on a coherent port (one without cache_clean / cache_invalidate) a queue
+ * notification sets the queue's bit in the peer-bound event word and rings the doorbell only if
+ * the word was empty; xcv_channel_poll() takes the inbound word before reading messages. On a
+ * non-coherent port they travel as EVENT_AVAIL / EVENT_USED messages. Either way, a caller must
+ * acknowledge a doorbell (drain it) before it polls, never after: a doorbell taken after the
+ * poll may be the only one rung for bits the poll did not see.
  */
 #ifndef XCVIRTIO_CHANNEL_H
 #define XCVIRTIO_CHANNEL_H
@@ -44,8 +53,8 @@ extern "C" {
 #define XCV_CHANNEL_MAX_DEVICES 16u
 /** @brief The window header's magic value ("XCVW", little-endian). */
 #define XCV_CHANNEL_MAGIC 0x57564358u
-/** @brief The window layout version this library writes and accepts. */
-#define XCV_CHANNEL_VERSION 1u
+/** @brief The window layout version this library writes and accepts (2: event lines). */
+#define XCV_CHANNEL_VERSION 2u
 /** @brief Bytes of one message slot in a message ring (one message, padded). */
 #define XCV_MSGRING_SLOT_SIZE 64u
 /** @brief Bytes of a message ring with @p slots slots on lines of @p line bytes. */
@@ -95,6 +104,9 @@ struct xcv_channel {
     uint8_t *hdr;                /**< @private */
     struct xcv_msgring tx;       /**< @private this side produces */
     struct xcv_msgring rx;       /**< @private this side consumes */
+    uint8_t *evt_tx;             /**< @private event word this side sets bits in */
+    uint8_t *evt_rx;             /**< @private event word this side takes bits from */
+    bool evt_words;              /**< @private coherent port: queue notifications by event word */
     struct xcv_window areas[2];  /**< @private queue area, pool area */
     struct xcv_memmap devmap;    /**< @private what descriptors may address */
     uint32_t my_epoch;           /**< @private */
@@ -135,16 +147,21 @@ int xcv_channel_connect(struct xcv_channel *ch, const struct xcv_channel_config 
 /**
  * @brief Process incoming control messages and detect a peer restart. Never blocks.
  *
- * Device role: serves requests (device info, features, status, config, queue setup) and hands
- * EVENT_AVAIL to the device model. Driver role: dispatches EVENT_USED / EVENT_CONFIG to the
- * callbacks of the opened devices. At most @p budget messages are handled per call.
+ * First takes the inbound event word (coherent ports): each set bit is a queue notification
+ * for every existing queue that maps to it, handled as the matching EVENT_AVAIL / EVENT_USED
+ * message would be (at most 64 bits, each for at most ::XCV_CHANNEL_MAX_DEVICES queues).
+ * Then device role: serves requests (device info, features, status, config, queue setup) and
+ * hands EVENT_AVAIL to the device model. Driver role: dispatches EVENT_USED / EVENT_CONFIG to
+ * the callbacks of the opened devices. At most @p budget messages are handled per call.
  *
  * When the peer's epoch changed, every device on this side is reset and every in-flight buffer
  * is reclaimed (driver role: completed through the cancel callback with ::XCV_EPEERRESET), and
  * ::XCV_EPEERRESET is returned once.
  *
- * @return Messages handled (>= 0), ::XCV_EPEERRESET once after a peer restart, or a protocol
- *         error (the channel is then broken: reinitialise it).
+ * @return Messages handled plus bits taken from the event word (>= 0; each bit counts as the
+ *         EVENT_* message it replaces, and does not count against @p budget),
+ *         ::XCV_EPEERRESET once after a peer restart, or a protocol error (the channel is then
+ *         broken: reinitialise it).
  */
 int xcv_channel_poll(struct xcv_channel *ch, unsigned budget);
 

@@ -20,12 +20,17 @@ static uint8_t *side_line(const struct xcv_channel *ch, enum xcv_role role)
 
 static uint64_t hdr_bytes(uint32_t line)
 {
-    return (uint64_t)line * 3u;
+    return (uint64_t)line * XCV_HDR_LINES;
 }
 
-/* Point the private ring handles at their shared areas. d2v follows the header, v2d follows. */
+/* Point the private ring handles at their shared areas. d2v follows the header, v2d follows.
+ * The event words are at the start of the header's two event lines. */
 static void map_rings(struct xcv_channel *ch, uint32_t slots)
 {
+    uint8_t *evt_d2v = ch->hdr + (size_t)ch->line * XCV_HDR_EVT_D2V_LINE;
+    uint8_t *evt_v2d = ch->hdr + (size_t)ch->line * XCV_HDR_EVT_V2D_LINE;
+    ch->evt_tx = ch->role == XCV_ROLE_DRIVER ? evt_d2v : evt_v2d;
+    ch->evt_rx = ch->role == XCV_ROLE_DRIVER ? evt_v2d : evt_d2v;
     uint8_t *d2v = ch->hdr + hdr_bytes(ch->line);
     uint8_t *v2d = d2v + XCV_MSGRING_BYTES(slots, ch->line);
     uint8_t *txb = ch->role == XCV_ROLE_DRIVER ? d2v : v2d;
@@ -43,9 +48,10 @@ static void map_rings(struct xcv_channel *ch, uint32_t slots)
 /*
  * Make both rings empty from this side's point of view, starting from the peer's indices:
  * our producer index takes the peer's consumer index and our consumer index takes the peer's
- * producer index. Messages of a previous session are dropped, never half-read.
+ * producer index. Messages of a previous session are dropped, never half-read, and so are the
+ * queue notifications waiting in the event words.
  */
-static void resync_rings(struct xcv_channel *ch)
+XCV_INLINE_ATOMICS static void resync_rings(struct xcv_channel *ch)
 {
     /* Peer-written indices: any value is acceptable as a new starting point. */
     ch->tx.idx = xcv_shm_load_acquire32(ch->tx.cons);
@@ -54,6 +60,14 @@ static void resync_rings(struct xcv_channel *ch)
     xcv_shm_store_release32(ch->rx.cons, ch->rx.idx);
     xcv_cache_clean(ch->port, ch->tx.prod, 4u);
     xcv_cache_clean(ch->port, ch->rx.cons, 4u);
+    /* Event words, emptied as the rings are. Inbound: the peer sets bits and this side is its
+     * only taker, so this drops nothing but notifications of the previous session. Outbound:
+     * bits a previous instance of this side set and the peer has not taken (stale, like the
+     * messages dropped above); left there, they would keep this side from ringing. */
+    if (ch->evt_words) {
+        (void)xcv_evt_take(ch->evt_rx);
+        (void)xcv_evt_take(ch->evt_tx);
+    }
     ch->tx_pending = false;
 }
 
@@ -122,8 +136,10 @@ static int format_window(struct xcv_channel *ch, const struct xcv_channel_config
     if (__builtin_memcmp(ch->hdr, layout, sizeof(layout)) != 0) {
         xcv_shm_store_release32(ch->hdr + XCV_HDR_MAGIC, 0u);
         xcv_memcpy(ch->hdr + 4, layout + 4, sizeof(layout) - 4u);
-        /* Fresh rings: the driver line is left alone (driver-written). */
-        xcv_memset(ch->hdr + hdr_bytes(ch->line), 0, (size_t)(qoff - hdr_bytes(ch->line)));
+        /* Fresh event lines and rings: the driver line is left alone (driver-written). No
+         * driver can be using a layout that is not there yet, so plain stores are enough. */
+        size_t evt_off = (size_t)ch->line * XCV_HDR_EVT_D2V_LINE;
+        xcv_memset(ch->hdr + evt_off, 0, (size_t)(qoff - evt_off));
         xcv_cache_clean(ch->port, ch->hdr, (size_t)qoff);
         xcv_shm_store_release32(ch->hdr + XCV_HDR_MAGIC, XCV_CHANNEL_MAGIC);
         xcv_cache_clean(ch->port, ch->hdr, 4u);
@@ -182,6 +198,7 @@ int xcv_channel_init(struct xcv_channel *ch, const struct xcv_channel_config *cf
     ch->line = line;
     ch->timeout_ns = cfg->timeout_ns != 0u ? cfg->timeout_ns : XCV_CHANNEL_DEFAULT_TIMEOUT_NS;
     ch->hdr = cfg->window.local;
+    ch->evt_words = cfg->port->ops->cache_clean == NULL && cfg->port->ops->cache_invalidate == NULL;
 
     int r = cfg->role == XCV_ROLE_DEVICE ? format_window(ch, cfg) : attach_window(ch);
     if (r != XCV_OK)
@@ -219,7 +236,7 @@ int xcv_channel_connect(struct xcv_channel *ch, const struct xcv_channel_config 
     }
 }
 
-int xcv_chan_check_peer(struct xcv_channel *ch)
+XCV_INLINE_ATOMICS int xcv_chan_check_peer(struct xcv_channel *ch)
 {
     enum xcv_role peer = ch->role == XCV_ROLE_DEVICE ? XCV_ROLE_DRIVER : XCV_ROLE_DEVICE;
     uint8_t *line = side_line(ch, peer);
@@ -234,11 +251,55 @@ int xcv_chan_check_peer(struct xcv_channel *ch)
         return XCV_OK; /* the peer attached for the first time: nothing to reset */
     /* The restarted peer resynchronised both rings when it attached; our indices stay. */
     xcv_report(ch->port, XCV_LOG_INFO, "peer restarted", e, XCV_EPEERRESET);
+    /* Inbound event word: the restarted peer emptied it when it attached and cannot have
+     * notified a queue since (none is set up again yet): what is there is stale. Dropped, so
+     * that the peer's first notification rings. */
+    if (ch->evt_words)
+        (void)xcv_evt_take(ch->evt_rx);
     if (ch->role == XCV_ROLE_DEVICE)
         xcv_vdev_reset_all(ch);
     else
         xcv_vdrv_peer_reset_all(ch);
     return XCV_EPEERRESET;
+}
+
+/* ---- queue notifications through the event words (coherent ports) ---- */
+
+XCV_INLINE_ATOMICS int xcv_chan_post_event(struct xcv_channel *ch, uint32_t dev_num, uint32_t q)
+{
+    /* Outbound event word: this side sets bits, the peer takes them; both only through atomic
+     * read-modify-writes. A word that was not empty has a doorbell on its way already (rung by
+     * whoever set its first bit), and the peer takes the word, our bit with it, after that
+     * doorbell: ring only for the first bit, or when messages wait for a ring anyway. */
+    uint64_t old = xcv_evt_or(ch->evt_tx, (uint64_t)1u << xcv_evt_bit(dev_num, q));
+    if (old == 0u)
+        ch->tx_pending = true;
+    return xcv_chan_ring(ch);
+}
+
+XCV_INLINE_ATOMICS unsigned xcv_chan_take_events(struct xcv_channel *ch)
+{
+    /* Inbound event word: peer-set bits, taken at once. Any value is acceptable: a bit is a
+     * notification for every queue here that maps to it, and a spurious one is harmless. At
+     * most 64 bits, each for at most one queue per device number: bounded. */
+    uint64_t bits = xcv_evt_take(ch->evt_rx);
+    unsigned taken = 0;
+    for (uint32_t b = 0; bits != 0u; b++, bits >>= 1) {
+        if ((bits & 1u) == 0u)
+            continue;
+        taken++;
+        for (uint32_t n = 0; n < XCV_CHANNEL_MAX_DEVICES; n++) {
+            /* The queue of device n whose bit is b; out of range for most n, then ignored. */
+            uint32_t q = (b + XCV_EVT_BITS - xcv_evt_bit(n, 0)) % XCV_EVT_BITS;
+            if (ch->role == XCV_ROLE_DEVICE) {
+                if (ch->vdevs[n] != NULL)
+                    xcv_vdev_kick(ch->vdevs[n], q);
+            } else if (ch->vdrvs[n] != NULL) {
+                xcv_vdrv_record_used(ch->vdrvs[n], q);
+            }
+        }
+    }
+    return taken;
 }
 
 static int poll_locked(struct xcv_channel *ch, unsigned budget)
@@ -250,6 +311,9 @@ static int poll_locked(struct xcv_channel *ch, unsigned budget)
     int r = xcv_chan_check_peer(ch);
     if (r != XCV_OK)
         return r;
+    /* Queue notifications first: each bit taken counts as the message it stands for, but only
+     * messages count against the budget (the word's work is bounded on its own). */
+    unsigned events = ch->evt_words ? xcv_chan_take_events(ch) : 0u;
     if (ch->role == XCV_ROLE_DRIVER)
         xcv_vdrv_dispatch_pending(ch);
     unsigned handled = 0;
@@ -279,7 +343,7 @@ static int poll_locked(struct xcv_channel *ch, unsigned budget)
     r = xcv_chan_ring(ch);
     if (r < 0)
         return r;
-    return (int)handled;
+    return (int)(handled + events);
 }
 
 int xcv_channel_poll(struct xcv_channel *ch, unsigned budget)
@@ -338,6 +402,10 @@ int xcv_chan_request(struct xcv_channel *ch, struct xcv_msg *req, struct xcv_msg
         r = xcv_chan_check_peer(ch);
         if (r != XCV_OK)
             return r;
+        /* A wait below may have taken the doorbell of used notifications: keep them as pending
+         * (as EVENT_USED messages are) and empty the word so that the next one rings again. */
+        if (ch->evt_words)
+            (void)xcv_chan_take_events(ch);
         struct xcv_msg in;
         r = xcv_chan_recv(ch, &in);
         if (r == XCV_OK) {

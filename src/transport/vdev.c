@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Device-role plumbing: serves the transport requests of one device and turns queue
- * notifications into EVENT_USED messages. Every request field is checked before use; a bad
- * request gets an error response and never changes device state.
+ * notifications into event word bits (coherent ports) or EVENT_USED messages. Every request field
+ * is checked before use; a bad request gets an error response and never changes device state.
  */
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
@@ -12,7 +12,7 @@
 
 #define XCV_VDEV_MAX_QUEUES 32u
 
-/* ---- the port the device queues use: doorbells become EVENT_USED messages ---- */
+/* ---- the port the device queues use: doorbells become event bits or EVENT_USED messages ---- */
 
 static int vdev_send_used(struct xcv_vdev *dev, uint16_t q)
 {
@@ -36,6 +36,13 @@ static int vdev_qport_notify(void *ctx, uint32_t q)
     return xcv_chan_ring(dev->ch);
 }
 
+/* Coherent ports: the queue's bit in the device-to-driver event word. */
+static int vdev_qport_notify_word(void *ctx, uint32_t q)
+{
+    const struct xcv_vdev *dev = (const struct xcv_vdev *)ctx;
+    return xcv_chan_post_event(dev->ch, dev->dev_num, q);
+}
+
 static void vdev_qport_clean(void *ctx, const void *p, size_t len)
 {
     const struct xcv_port *up = ((struct xcv_vdev *)ctx)->ch->port;
@@ -57,7 +64,7 @@ static void vdev_qport_log(void *ctx, enum xcv_log_level level, const char *what
 }
 
 static const struct xcv_port_ops vdev_qport_ops_coherent = {
-    .notify = vdev_qport_notify,
+    .notify = vdev_qport_notify_word,
     .log = vdev_qport_log,
 };
 
@@ -444,9 +451,9 @@ static int h_reset_vqueue(struct xcv_vdev *dev, const struct xcv_msg *m, struct 
     return XCV_OK;
 }
 
-static void vdev_event_avail(struct xcv_vdev *dev, const struct xcv_msg *m)
+/* A driver notification for queue @qi (EVENT_AVAIL or an event word bit); any @qi is safe. */
+void xcv_vdev_kick(struct xcv_vdev *dev, uint32_t qi)
 {
-    uint32_t qi = xcv_pl32(m, 0);
     if (qi >= dev->cfg.num_queues || !dev->cfg.queues[qi].ready ||
         !(dev->status & XCV_VIRTIO_STATUS_DRIVER_OK))
         return; /* a stale or early kick: nothing to do, nothing to break */
@@ -513,7 +520,7 @@ void xcv_vdev_dispatch(struct xcv_channel *ch, const struct xcv_msg *m)
     struct xcv_vdev *dev = m->dev_num < XCV_CHANNEL_MAX_DEVICES ? ch->vdevs[m->dev_num] : NULL;
     if (!(m->type & XCV_MSG_TYPE_BUS) && m->id == XCV_MSG_EVENT_AVAIL) {
         if (dev != NULL)
-            vdev_event_avail(dev, m);
+            xcv_vdev_kick(dev, xcv_pl32(m, 0));
         return;
     }
     if (!(m->type & XCV_MSG_TYPE_BUS) &&

@@ -14,7 +14,7 @@
 
 #define XCV_CONFIG_RETRIES 8u
 
-/* ---- the port the driver queues use: doorbells become EVENT_AVAIL messages ---- */
+/* ---- the port the driver queues use: doorbells become event bits or EVENT_AVAIL messages ---- */
 
 static int vdrv_send_avail(struct xcv_vdrv *d, uint16_t q)
 {
@@ -38,6 +38,13 @@ static int vdrv_qport_notify(void *ctx, uint32_t q)
     return xcv_chan_ring(d->ch);
 }
 
+/* Coherent ports: the queue's bit in the driver-to-device event word. */
+static int vdrv_qport_notify_word(void *ctx, uint32_t q)
+{
+    const struct xcv_vdrv *d = (const struct xcv_vdrv *)ctx;
+    return xcv_chan_post_event(d->ch, d->cfg.dev_num, q);
+}
+
 static void vdrv_qport_clean(void *ctx, const void *p, size_t len)
 {
     const struct xcv_port *up = ((struct xcv_vdrv *)ctx)->ch->port;
@@ -59,7 +66,7 @@ static void vdrv_qport_log(void *ctx, enum xcv_log_level level, const char *what
 }
 
 static const struct xcv_port_ops vdrv_qport_ops_coherent = {
-    .notify = vdrv_qport_notify,
+    .notify = vdrv_qport_notify_word,
     .log = vdrv_qport_log,
 };
 
@@ -72,6 +79,14 @@ static const struct xcv_port_ops vdrv_qport_ops_noncoherent = {
 
 /* ---- events ---- */
 
+/* A used notification for queue @q (EVENT_USED or an event word bit); any @q is safe. */
+void xcv_vdrv_record_used(struct xcv_vdrv *d, uint32_t q)
+{
+    if (q < d->cfg.num_queues)
+        d->pending_used |= 1u << q;
+    /* an event for a queue not open here is stale: ignored */
+}
+
 void xcv_vdrv_record_event(struct xcv_channel *ch, const struct xcv_msg *m)
 {
     if (m->type & XCV_MSG_TYPE_BUS) {
@@ -80,10 +95,9 @@ void xcv_vdrv_record_event(struct xcv_channel *ch, const struct xcv_msg *m)
     }
     struct xcv_vdrv *d = m->dev_num < XCV_CHANNEL_MAX_DEVICES ? ch->vdrvs[m->dev_num] : NULL;
     if (m->id == XCV_MSG_EVENT_USED) {
-        uint32_t q = xcv_pl32(m, 0);
-        if (d != NULL && q < d->cfg.num_queues)
-            d->pending_used |= 1u << q;
-        return; /* an event for a device or queue not open here is stale: ignored */
+        if (d != NULL)
+            xcv_vdrv_record_used(d, xcv_pl32(m, 0));
+        return; /* an event for a device not open here is stale: ignored */
     }
     if (m->id == XCV_MSG_EVENT_CONFIG) {
         if (d != NULL)

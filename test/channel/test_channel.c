@@ -3,7 +3,7 @@
  * The control plane in one process: a device-role and a driver-role channel over one window.
  * The driver's port wait() serves the device side (as a peer would), so every request made by
  * the driver is answered unless a test switches the device off. Hostile peers are simulated by
- * writing raw bytes into the shared message rings and the window header.
+ * writing raw bytes into the shared message rings, the event words and the window header.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -39,11 +39,20 @@ static uint64_t now_ns(void *c)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+static unsigned dev_rings; /* doorbells the device side rang on the driver */
+static unsigned drv_rings; /* doorbells the driver side rang on the device */
+
 static int notify(void *c, uint32_t d)
 {
     (void)c;
     (void)d;
     return 0;
+}
+
+static int dev_notify(void *c, uint32_t d)
+{
+    dev_rings++;
+    return notify(c, d);
 }
 
 static int drv_wait(void *c, uint64_t deadline)
@@ -68,6 +77,7 @@ static int drv_wait(void *c, uint64_t deadline)
 static bool poll_on_doorbell;
 static int drv_notify(void *c, uint32_t d)
 {
+    drv_rings++;
     if (poll_on_doorbell)
         (void)drv_wait(c, 0);
     return notify(c, d);
@@ -75,14 +85,33 @@ static int drv_notify(void *c, uint32_t d)
 
 static const struct xcv_port_ops drv_ops = {
     .notify = drv_notify, .now_ns = now_ns, .wait = drv_wait};
-static const struct xcv_port_ops dev_ops = {.notify = notify, .now_ns = now_ns};
+static const struct xcv_port_ops dev_ops = {.notify = dev_notify, .now_ns = now_ns};
 static struct xcv_port drv_port = {&drv_ops, NULL}, dev_port = {&dev_ops, NULL};
+
+/* The same ports with cache maintenance (a no-op here): the channel treats them as
+ * non-coherent, so queue notifications travel as EVENT_AVAIL / EVENT_USED messages. */
+static unsigned cache_ops;
+static void nc_cache(void *c, const void *p, size_t n)
+{
+    (void)c;
+    (void)p;
+    (void)n;
+    cache_ops++;
+}
+static const struct xcv_port_ops drv_ops_nc = {.notify = drv_notify,
+                                               .now_ns = now_ns,
+                                               .wait = drv_wait,
+                                               .cache_clean = nc_cache,
+                                               .cache_invalidate = nc_cache};
+static const struct xcv_port_ops dev_ops_nc = {
+    .notify = dev_notify, .now_ns = now_ns, .cache_clean = nc_cache, .cache_invalidate = nc_cache};
+static bool noncoherent;
 
 /* ---- the device model ---- */
 static struct xcv_vq_dev_slot vslots[64];
 static struct xcv_vdev_queue vqueue[1] = {{.slots = vslots, .max_size = 64}};
 static uint8_t cfgspace[40];
-static unsigned resets, config_writes, status_calls;
+static unsigned resets, config_writes, status_calls, kicks;
 static uint8_t status_seen[8];
 static int refuse_features;
 
@@ -99,6 +128,7 @@ static int echo_fn(void *ctx, const struct xcv_chain *c, uint32_t *w)
 static void v_notify(void *ctx, struct xcv_vdev *d, uint16_t q)
 {
     (void)ctx;
+    kicks++;
     struct xcv_iov iov[8];
     struct xcv_chain ch = {.iov = iov, .cap = 8};
     (void)xcv_vq_device_process(xcv_vdev_queue(d, q), 64, &ch, echo_fn, NULL);
@@ -151,7 +181,7 @@ static struct xcv_vdev_queue vqueue2[1] = {{.slots = vslots2, .max_size = 8}};
 static struct xcv_vdrv drv;
 static struct xcv_vq_drv_slot dslots[32];
 static struct xcv_vdrv_queue dq[1] = {{.slots = dslots, .size = 32}};
-static unsigned cancels, cancel_peer, config_events;
+static unsigned cancels, cancel_peer, config_events, used_calls;
 static void *cancelled_tokens[64];
 
 static void d_cancel(void *ctx, struct xcv_vdrv *d, uint16_t q, void *t, int e)
@@ -173,12 +203,21 @@ static void d_config(void *ctx, struct xcv_vdrv *d)
     config_events++;
 }
 
-static const struct xcv_vdrv_ops dops = {.cancel = d_cancel, .config = d_config};
+static void d_used(void *ctx, struct xcv_vdrv *d, uint16_t q)
+{
+    (void)ctx;
+    (void)d;
+    (void)q;
+    used_calls++;
+}
+
+static const struct xcv_vdrv_ops dops = {.used = d_used, .cancel = d_cancel, .config = d_config};
 
 static struct xcv_channel_config vcfg, dcfg;
 
 static int device_up(void)
 {
+    dev_port.ops = noncoherent ? &dev_ops_nc : &dev_ops;
     vcfg = (struct xcv_channel_config){
         .role = XCV_ROLE_DEVICE, .port = &dev_port, .queue_area_size = QAREA, .msg_slots = SLOTS};
     xcv_window_init(&vcfg.window, win, 0, sizeof(win));
@@ -200,6 +239,7 @@ static int device_up(void)
 
 static int driver_attach(uint64_t timeout_ns)
 {
+    drv_port.ops = noncoherent ? &drv_ops_nc : &drv_ops;
     dcfg = (struct xcv_channel_config){
         .role = XCV_ROLE_DRIVER, .port = &drv_port, .timeout_ns = timeout_ns};
     xcv_window_init(&dcfg.window, win, 0, sizeof(win));
@@ -222,6 +262,7 @@ static const uint64_t ALL =
 static int setup(void **state)
 {
     (void)state;
+    noncoherent = false;
     memset(win, 0, sizeof(win));
     memset(&drv, 0, sizeof(drv));
     memset(cfgspace, 0, sizeof(cfgspace));
@@ -231,8 +272,9 @@ static int setup(void **state)
     poll_on_doorbell = false;
     in_wait = 0;
     served_msgs = change_after = change_every = 0;
-    resets = config_writes = status_calls = 0;
-    cancels = cancel_peer = config_events = 0;
+    resets = config_writes = status_calls = kicks = 0;
+    cancels = cancel_peer = config_events = used_calls = 0;
+    dev_rings = drv_rings = cache_ops = 0;
     refuse_features = 0;
     memset(status_seen, 0, sizeof(status_seen));
     assert_int_equal(device_up(), 0);
@@ -275,11 +317,13 @@ static int roundtrip(uint32_t i)
     return (int)len;
 }
 
-/* ---- raw access to the shared message rings, as a hostile peer ---- */
+/* ---- raw access to the shared message rings and event words, as a hostile peer ---- */
+
+#define HDR_LINES 5u /* layout, device side, driver side, d2v event line, v2d event line */
 
 static uint8_t *ring_base(bool d2v)
 {
-    uint8_t *d = win + 3u * LINE;
+    uint8_t *d = win + HDR_LINES * LINE;
     return d2v ? d : d + XCV_MSGRING_BYTES(SLOTS, LINE);
 }
 
@@ -296,6 +340,29 @@ static void raw_put(bool d2v, const uint8_t msg[XCV_MSG_SIZE])
     memcpy(r + 2u * LINE + (size_t)(prod & (SLOTS - 1u)) * XCV_MSGRING_SLOT_SIZE, msg,
            XCV_MSG_SIZE);
     __atomic_store_n((uint32_t *)r, prod + 1u, __ATOMIC_RELEASE);
+}
+
+/* The event word of one direction (driver-to-device: the device takes it). */
+static uint64_t *evt_word(bool d2v)
+{
+    return (uint64_t *)(void *)(win + (d2v ? 3u : 4u) * LINE);
+}
+
+static uint64_t evt_load(bool d2v)
+{
+    return __atomic_load_n(evt_word(d2v), __ATOMIC_ACQUIRE);
+}
+
+static void evt_store(bool d2v, uint64_t v)
+{
+    __atomic_store_n(evt_word(d2v), v, __ATOMIC_RELEASE);
+}
+
+/* Messages published and not yet consumed in a ring. */
+static uint32_t ring_queued(bool d2v)
+{
+    uint8_t *r = ring_base(d2v);
+    return ld32(r) - ld32(r + LINE);
 }
 
 /* Take one raw message from a ring as its consumer; false when empty. */
@@ -501,7 +568,8 @@ static void test_set_vqueue_outside_areas(void **state)
         {0, 4096, 8192},                                   /* the header and message rings */
         {qbase, qbase + 4096, WIN_BYTES},                  /* used ring past the window */
         {qbase, qbase + 4096, UINT64_MAX - 8u},            /* wraps */
-        {3u * LINE, qbase + 4096, qbase + 8192},           /* desc on the d2v ring */
+        {HDR_LINES * LINE, qbase + 4096, qbase + 8192},    /* desc on the d2v ring */
+        {3u * LINE, qbase + 4096, qbase + 8192},           /* desc on an event line */
         {qbase + 2u, qbase + 4096, qbase + 8192},          /* misaligned desc */
         {qbase + QAREA - 16u, qbase + 4096, qbase + 8192}, /* desc straddles into the pool */
     };
@@ -650,7 +718,8 @@ static void test_hostile_layouts(void **state)
     uint64_t poff = xcv_le64_load(win + 40);
     const struct layout_case cases[] = {
         {"magic", 0, 4, 0x12345678u, XCV_EAGAIN},
-        {"version", 4, 2, 2, XCV_EPROTO_LAYOUT},
+        {"version", 4, 2, 3, XCV_EPROTO_LAYOUT},
+        {"version 1 (no event lines)", 4, 2, 1, XCV_EPROTO_LAYOUT},
         {"line", 6, 2, 128, XCV_EPROTO_LAYOUT},
         {"window size", 8, 8, WIN_BYTES * 2u, XCV_EPROTO_LAYOUT},
         {"slots not pow2", 16, 4, 33, XCV_EPROTO_LAYOUT},
@@ -689,6 +758,234 @@ static void test_hostile_layouts(void **state)
     /* a device that never formatted: epoch 0 is "not up yet" */
     memset(win, 0, 4096);
     assert_int_equal(xcv_channel_init(&t, &dcfg), XCV_EAGAIN);
+}
+
+/* ---- queue notifications through the event words ---- */
+
+/* Post one 16-byte out / 16-byte in buffer on the driver's queue and kick it. */
+static void post_and_kick(uint32_t i)
+{
+    const struct xcv_window *pool = xcv_channel_pool_area(&dch);
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&drv, 0);
+    assert_non_null(pool);
+    assert_non_null(q);
+    struct xcv_sg sg[2] = {{pool->bus_base + 64u * i, 16}, {pool->bus_base + 4096 + 64u * i, 16}};
+    assert_int_equal(xcv_vq_driver_add(q, sg, 1, 1, (void *)(uintptr_t)(i + 1u)), XCV_OK);
+    assert_true(xcv_vq_driver_kick(q) >= 0);
+}
+
+static unsigned reap_all(void)
+{
+    struct xcv_vq_driver *q = xcv_vdrv_queue(&drv, 0);
+    unsigned n = 0;
+    void *t;
+    uint32_t len;
+    while (xcv_vq_driver_get_used(q, &t, &len) == XCV_OK) {
+        assert_int_equal(len, 16);
+        n++;
+    }
+    return n;
+}
+
+/* Several notifications before the receiver polls: one doorbell, one bit, no message. */
+static void test_event_word_coalesces(void **state)
+{
+    (void)state;
+    /* Without EVENT_IDX (and with no suppression flags set) every kick and every used batch
+     * notifies, so only the event word can merge them. */
+    struct xcv_vdrv_config oc = open_cfg(XCV_FEATURE(XCV_VIRTIO_F_VERSION_1));
+    assert_int_equal(xcv_vdrv_open(&dch, &drv, &oc), XCV_OK);
+    assert_int_equal(evt_load(true), 0);
+    assert_int_equal(evt_load(false), 0);
+
+    /* Driver to device: three kicks, one doorbell; the device's queue 0 bit, no EVENT_AVAIL. */
+    unsigned rings = drv_rings, vr = dev_rings;
+    for (uint32_t i = 0; i < 3; i++)
+        post_and_kick(i);
+    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(evt_load(true), 1u);
+    assert_int_equal(ring_queued(true), 0);
+    assert_int_equal(xcv_channel_poll(&vch, 64), 1); /* one bit taken */
+    assert_int_equal(kicks, 1);
+    assert_int_equal(evt_load(true), 0);
+
+    /* Device to driver: three used batches before the driver polls, one doorbell. */
+    assert_int_equal(dev_rings - vr, 1);
+    for (uint32_t i = 3; i < 5; i++) {
+        post_and_kick(i); /* the device took the word: this rings again */
+        assert_int_equal(xcv_channel_poll(&vch, 64), 1);
+    }
+    assert_int_equal(drv_rings - rings, 3);
+    assert_int_equal(kicks, 3);
+    assert_int_equal(dev_rings - vr, 1);
+    assert_int_equal(evt_load(false), 1u);
+    assert_int_equal(ring_queued(false), 0);
+    assert_int_equal(xcv_channel_poll(&dch, 64), 1);
+    assert_int_equal(used_calls, 1);
+    assert_int_equal(evt_load(false), 0);
+    assert_int_equal(reap_all(), 5);
+
+    /* Taken words ring again on the next notification. */
+    post_and_kick(5);
+    assert_int_equal(drv_rings - rings, 4);
+    assert_int_equal(xcv_channel_poll(&vch, 64), 1);
+    assert_int_equal(dev_rings - vr, 2);
+    assert_int_equal(xcv_channel_poll(&dch, 64), 1);
+    assert_int_equal(used_calls, 2);
+    assert_int_equal(reap_all(), 1);
+    assert_int_equal(xcv_channel_broken(&vch), 0);
+    assert_int_equal(xcv_channel_broken(&dch), 0);
+}
+
+/* A hostile peer may write any value into the inbound word: only bounded, spurious
+ * notifications of queues that exist, never a crash or a broken channel. */
+static void test_event_word_hostile_bits(void **state)
+{
+    (void)state;
+    struct xcv_vdev_config dc = {.device_id = 4, .queues = vqueue2, .num_queues = 1, .ops = &vops};
+    assert_int_equal(xcv_vdev_register(&vch, &vdev2, &dc), 1); /* registered, never opened */
+    struct xcv_vdrv_config oc = open_cfg(ALL);
+    assert_int_equal(xcv_vdrv_open(&dch, &drv, &oc), XCV_OK);
+
+    /* Each bit alone: only bit 0 (device 0, queue 0) names a ready queue. Bit 32 names device
+     * 1's queue 0, which is not ready; the other bits name queues or devices that do not
+     * exist. Every bit counts as one notification taken. */
+    for (unsigned b = 0; b < 64u; b++) {
+        kicks = 0;
+        used_calls = 0;
+        evt_store(true, (uint64_t)1u << b);
+        assert_int_equal(xcv_channel_poll(&vch, 8), 1);
+        assert_int_equal(kicks, b == 0u ? 1u : 0u);
+        assert_int_equal(evt_load(true), 0);
+        evt_store(false, (uint64_t)1u << b);
+        assert_int_equal(xcv_channel_poll(&dch, 8), 1);
+        assert_int_equal(used_calls, b == 0u ? 1u : 0u);
+        assert_int_equal(evt_load(false), 0);
+    }
+    /* Every bit, poll after poll: one callback per existing queue per poll, nothing more. */
+    kicks = 0;
+    used_calls = 0;
+    for (unsigned i = 0; i < 1000u; i++) {
+        evt_store(true, UINT64_MAX);
+        assert_int_equal(xcv_channel_poll(&vch, 8), 64);
+        evt_store(false, UINT64_MAX);
+        assert_int_equal(xcv_channel_poll(&dch, 8), 64);
+    }
+    assert_int_equal(kicks, 1000);
+    assert_int_equal(used_calls, 1000);
+    assert_int_equal(xcv_channel_broken(&vch), 0);
+    assert_int_equal(xcv_channel_broken(&dch), 0);
+
+    /* A device side that never takes its word: the driver rings no more (the doorbell of the
+     * first bit is the peer's to take) and its kicks still succeed. */
+    evt_store(true, (uint64_t)1u << 40);
+    unsigned rings = drv_rings;
+    post_and_kick(0);
+    assert_int_equal(drv_rings, rings);
+    assert_int_equal(evt_load(true), ((uint64_t)1u << 40) | 1u);
+    /* Once it takes the word, the spurious bit is ignored and the real one served. */
+    kicks = 0;
+    assert_int_equal(xcv_channel_poll(&vch, 8), 2);
+    assert_int_equal(kicks, 1);
+    assert_true(xcv_channel_poll(&dch, 8) >= 0);
+    assert_int_equal(reap_all(), 1);
+    for (uint32_t i = 0; i < 20; i++)
+        assert_int_equal(roundtrip(i), 16);
+}
+
+static int setup_noncoherent(void **state)
+{
+    setup(state);
+    /* Both sides again, on ports with cache maintenance. */
+    noncoherent = true;
+    memset(win, 0, sizeof(win));
+    assert_int_equal(device_up(), 0);
+    assert_int_equal(driver_attach(200000000u), XCV_OK);
+    return 0;
+}
+
+/* Non-coherent ports keep EVENT_AVAIL / EVENT_USED messages and never touch the words. */
+static void test_noncoherent_uses_messages(void **state)
+{
+    (void)state;
+    struct xcv_vdrv_config oc = open_cfg(ALL);
+    assert_int_equal(xcv_vdrv_open(&dch, &drv, &oc), XCV_OK);
+    unsigned rings = drv_rings, vr = dev_rings;
+    post_and_kick(0);
+    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(ring_queued(true), 1); /* EVENT_AVAIL */
+    assert_int_equal(evt_load(true), 0);
+    assert_int_equal(xcv_channel_poll(&vch, 64), 1);
+    assert_int_equal(kicks, 1);
+    assert_int_equal(dev_rings - vr, 1);
+    assert_int_equal(ring_queued(false), 1); /* EVENT_USED */
+    assert_int_equal(evt_load(false), 0);
+    assert_int_equal(xcv_channel_poll(&dch, 64), 1);
+    assert_int_equal(used_calls, 1);
+    assert_int_equal(reap_all(), 1);
+    /* Bits in the words are not looked at. */
+    evt_store(true, 1u);
+    evt_store(false, 1u);
+    assert_int_equal(xcv_channel_poll(&vch, 64), 0);
+    assert_int_equal(xcv_channel_poll(&dch, 64), 0);
+    assert_int_equal(kicks, 1);
+    assert_int_equal(used_calls, 1);
+    assert_int_equal(evt_load(true), 1u);
+    assert_true(cache_ops > 0u);
+    for (uint32_t i = 0; i < 20; i++)
+        assert_int_equal(roundtrip(i), 16);
+}
+
+/* Used notifications that arrive while the driver waits for a response are kept as pending
+ * and taken out of the word, so the next one rings again. */
+static void test_event_word_during_request(void **state)
+{
+    (void)state;
+    struct xcv_vdrv_config oc = open_cfg(ALL);
+    assert_int_equal(xcv_vdrv_open(&dch, &drv, &oc), XCV_OK);
+    used_calls = 0;
+    evt_store(false, 1u); /* as the device's used notification */
+    assert_int_equal(xcv_channel_ping(&dch, 9), XCV_OK);
+    assert_int_equal(evt_load(false), 0);
+    assert_int_equal(used_calls, 0);
+    assert_int_equal(xcv_channel_poll(&dch, 64), 0);
+    assert_int_equal(used_calls, 1);
+}
+
+/* A restarted side empties both words, as it empties both rings: notifications of the old
+ * session are dropped. */
+static void test_event_word_cleared_on_restart(void **state)
+{
+    (void)state;
+    struct xcv_vdrv_config oc = open_cfg(ALL);
+    assert_int_equal(xcv_vdrv_open(&dch, &drv, &oc), XCV_OK);
+    evt_store(true, UINT64_MAX);
+    evt_store(false, UINT64_MAX);
+    memset(&vdev, 0, sizeof(vdev));
+    assert_int_equal(device_up(), 0); /* same layout: a restart */
+    assert_int_equal(evt_load(true), 0);
+    assert_int_equal(evt_load(false), 0);
+    /* Bits that arrive before the survivor sees the restart are stale too. */
+    evt_store(false, UINT64_MAX);
+    assert_int_equal(xcv_channel_poll(&dch, 64), XCV_EPEERRESET);
+    assert_int_equal(evt_load(false), 0);
+    assert_int_equal(xcv_channel_poll(&dch, 64), 0);
+    assert_int_equal(used_calls, 0);
+    evt_store(true, UINT64_MAX);
+    evt_store(false, UINT64_MAX);
+    memset(&drv, 0, sizeof(drv));
+    assert_int_equal(driver_attach(200000000u), XCV_OK);
+    assert_int_equal(evt_load(true), 0);
+    assert_int_equal(evt_load(false), 0);
+    evt_store(true, UINT64_MAX);
+    kicks = 0;
+    assert_int_equal(xcv_channel_poll(&vch, 64), XCV_EPEERRESET);
+    assert_int_equal(evt_load(true), 0);
+    assert_int_equal(xcv_channel_poll(&vch, 64), 0);
+    assert_int_equal(kicks, 0);
+    assert_int_equal(xcv_vdrv_open(&dch, &drv, &oc), XCV_OK);
+    for (uint32_t i = 0; i < 20; i++)
+        assert_int_equal(roundtrip(i), 16);
 }
 
 /* ---- timeouts ---- */
@@ -803,6 +1100,11 @@ int main(void)
         cmocka_unit_test_setup(test_timeout, setup),
         cmocka_unit_test_setup(test_device_restart, setup),
         cmocka_unit_test_setup(test_driver_restart, setup),
+        cmocka_unit_test_setup(test_event_word_coalesces, setup),
+        cmocka_unit_test_setup(test_event_word_hostile_bits, setup),
+        cmocka_unit_test_setup(test_noncoherent_uses_messages, setup_noncoherent),
+        cmocka_unit_test_setup(test_event_word_during_request, setup),
+        cmocka_unit_test_setup(test_event_word_cleared_on_restart, setup),
     };
     return cmocka_run_group_tests_name("channel", tests, NULL, NULL);
 }

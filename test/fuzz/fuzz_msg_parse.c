@@ -89,7 +89,7 @@ static const struct xcv_vdev_ops dev_ops = {.notify = dev_notify, .reset = dev_r
 
 static uint8_t *d2v(void)
 {
-    return win + 3u * LINE;
+    return win + 5u * LINE; /* after the layout, two side and two event lines */
 }
 
 static uint8_t *v2d(void)
