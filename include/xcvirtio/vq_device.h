@@ -114,6 +114,8 @@ struct xcv_vq_device {
     bool indirect;                 /**< @private */
     bool polled;                   /**< @private never re-arm driver notifications */
     uint16_t hint_at;              /**< @private avail index when the polled hint was written */
+    uint16_t last_head;            /**< @private head of the chain pushed last */
+    bool single;                   /**< @private the last batch seen was one chain */
 };
 
 /**
