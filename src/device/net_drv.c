@@ -326,7 +326,7 @@ static int net_rx_take(struct xcv_net_drv *d, struct xcv_vq_driver *q, struct xc
         total += d->held_len[i];
     if (total > b->cap) {
         if (!first)
-            return XCV_ENOMEM; /* held: the next call reports and drops it */
+            return XCV_ENOMEM; /* held: the next call takes it first, or drops it */
         d->stats.rx_dropped++;
         net_free_held(d);
         return XCV_ENOMEM;

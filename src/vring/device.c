@@ -129,11 +129,12 @@ static inline bool dev_in_window(const struct xcv_window *w, uint64_t bus, uint6
 }
 
 /* Translate a driver address: the window of the last hit first (buffers of a queue mostly come
- * from one window), then every window. */
+ * from one window), then every window. The hint is checked against the count each time: a host
+ * transport may replace the memory map of a live queue with a smaller one. */
 static inline int dev_translate(struct xcv_vq_device *q, uint64_t bus, uint64_t len, void **p)
 {
     const struct xcv_memmap *m = q->mem;
-    if (dev_in_window(&m->windows[q->win_hint], bus, len, p))
+    if (q->win_hint < m->count && dev_in_window(&m->windows[q->win_hint], bus, len, p))
         return XCV_OK;
     for (uint32_t i = 0; i < m->count; i++) {
         if (dev_in_window(&m->windows[i], bus, len, p)) {
@@ -230,7 +231,7 @@ static inline void dev_prefetch_ahead(struct xcv_vq_device *q)
     uint64_t addr = xcv_le64_load(d1 + XCV_DESC_ADDR);
     uint16_t flags = xcv_le16_load(d1 + XCV_DESC_FLAGS);
     void *p;
-    if (!(flags & XCV_VRING_DESC_F_INDIRECT) &&
+    if (!(flags & XCV_VRING_DESC_F_INDIRECT) && q->win_hint < q->mem->count &&
         dev_in_window(&q->mem->windows[q->win_hint], addr, 1u, &p)) {
         if (flags & XCV_VRING_DESC_F_WRITE)
             __builtin_prefetch(p, 1);
