@@ -278,7 +278,7 @@ def pair(r):  # (ours, peer, probes) if both have a figure and the probes share 
     if o <= 0 or q <= 0 or len({bucket(x) for x in p}) != 1:
         return None
     return o, q, p
-def report(what, pairs, target):  # target: the highest peer/ours allowed, 0: none
+def report(what, pairs, target, size):  # target: the highest peer/ours allowed, 0: none
     groups = {}
     for o, q, p in (x for x in pairs if x is not None):
         groups.setdefault(bucket(p[0]), []).append((o, q, q / o, statistics.mean(p)))
@@ -297,6 +297,9 @@ def report(what, pairs, target):  # target: the highest peer/ours allowed, 0: no
             fmt(statistics.median([x[1] for x in pairs])), ratio)
         if target > 0:
             line += "  <=%.2fx %s" % (target, "met" if ratio <= target else "MISSED")
+        if b < 0:  # frame bits per second, with the 'all' line
+            gbps = [statistics.median([x[i] for x in pairs]) * size * 8 / 1e9 for i in (0, 1)]
+            line += "  (%.1f / %.1f Gbit/s)" % (gbps[0], gbps[1])
         print(line)
         first = False
 for test in ("tx", "rx", "loop"):
@@ -304,14 +307,14 @@ for test in ("tx", "rx", "loop"):
         sel = [r for r in rows if r["test"] == test and r["size"] == size]
         for vq in ("split", "packed"):
             report("virtio-net %s B, %s / testpmd %s" % (size, test, vq),
-                   [pair(r) for r in sel if r["virtqueue"] == vq], 0)
+                   [pair(r) for r in sel if r["virtqueue"] == vq], 0, int(size))
         best = []
         for rnd in sorted({r["round"] for r in sel}):
             both = [r for r in sel if r["round"] == rnd]
             if len(both) == 2 and all(float(r["peer_pps"]) > 0 for r in both):
                 best.append(pair(max(both, key=lambda r: float(r["peer_pps"]))))
         # Target: ours at least 1.2x DPDK's best path in packets/s.
-        report("virtio-net %s B, %s / DPDK's best path" % (size, test), best, 1 / 1.2)
+        report("virtio-net %s B, %s / DPDK's best path" % (size, test), best, 1 / 1.2, int(size))
 PY
 )
         ROWS=("$B4_TABLE" "${ROWS[@]}")
