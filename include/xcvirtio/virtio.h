@@ -53,6 +53,19 @@ extern "C" {
 #define XCV_VRING_DESC_F_INDIRECT 4u /**< The buffer holds an indirect descriptor table. */
 /** @} */
 
+/** @name Packed-ring descriptor flags (virtio 1.2, section 2.8.1); NEXT, WRITE, INDIRECT as above
+ *  @{ */
+#define XCV_VRING_PACKED_DESC_F_AVAIL 0x0080u /**< Bit 7: the driver's available wrap counter. */
+#define XCV_VRING_PACKED_DESC_F_USED 0x8000u  /**< Bit 15: the device's used wrap counter. */
+/** @} */
+
+/** @name Packed-ring event suppression flags (virtio 1.2, section 2.8.10)
+ *  @{ */
+#define XCV_VRING_PACKED_EVENT_ENABLE 0u  /**< Notify (interrupt) on every buffer. */
+#define XCV_VRING_PACKED_EVENT_DISABLE 1u /**< Do not notify. */
+#define XCV_VRING_PACKED_EVENT_DESC 2u    /**< Notify at the descriptor in off_wrap (EVENT_IDX). */
+/** @} */
+
 /** @brief Avail ring flag: the driver asks the device not to interrupt (no EVENT_IDX). */
 #define XCV_VRING_AVAIL_F_NO_INTERRUPT 1u
 /** @brief Used ring flag: the device asks the driver not to notify (no EVENT_IDX). */

@@ -57,6 +57,35 @@ extern "C" {
 #define XCV_VRING_DESC_SIZE 16u
 
 /**
+ * @name Packed ring (virtio 1.2, section 2.8)
+ * A packed ring of @c num entries (1..32768, any value) is one descriptor ring of 16-byte
+ * descriptors (le64 addr, le32 len, le16 id, le16 flags) that both sides write, a driver event
+ * suppression area and a device event suppression area (le16 off_wrap, le16 flags each).
+ * libxcvirtio places the driver area and the device area on their own cache lines:
+ * @verbatim
+ *   0                              descriptor ring          16 * num bytes  (both write)
+ *   XCV_VRING_PACKED_DRIVER_OFFSET driver event suppression 4 bytes         (driver writes)
+ *   XCV_VRING_PACKED_DEVICE_OFFSET device event suppression 4 bytes         (device writes)
+ *   XCV_VRING_PACKED_BYTES         end, line aligned
+ * @endverbatim
+ * The ::xcv_vring_layout of a packed ring names the driver area @c avail and the device area
+ * @c used.
+ * @{
+ */
+/** @brief Offset of the driver event suppression area from the ring base. */
+#define XCV_VRING_PACKED_DRIVER_OFFSET(num, line)                                                  \
+    XCV_ALIGN_UP(XCV_VRING_DESC_BYTES(num), (size_t)(line))
+/** @brief Offset of the device event suppression area from the ring base. */
+#define XCV_VRING_PACKED_DEVICE_OFFSET(num, line)                                                  \
+    (XCV_VRING_PACKED_DRIVER_OFFSET(num, line) + (size_t)(line))
+/** @brief Total bytes a packed ring of @p num entries needs with cache line @p line. */
+#define XCV_VRING_PACKED_BYTES(num, line)                                                          \
+    (XCV_VRING_PACKED_DEVICE_OFFSET(num, line) + (size_t)(line))
+/** @brief Bytes of one event suppression area: le16 off_wrap, le16 flags. */
+#define XCV_VRING_PACKED_EVENT_BYTES 4u
+/** @} */
+
+/**
  * @brief Where the three areas of one ring are, locally and on the bus.
  * Filled by xcv_vring_layout(); plain data owned by the caller.
  */
@@ -84,6 +113,17 @@ struct xcv_vring_layout {
  */
 int xcv_vring_layout(void *base, uint64_t base_bus, uint32_t num, uint32_t line,
                      struct xcv_vring_layout *out);
+
+/**
+ * @brief Compute the layout of a packed ring placed at @p base / @p base_bus (driver role):
+ * @c desc is the descriptor ring, @c avail the driver event suppression area and @c used the
+ * device event suppression area, each on its own line (see ::XCV_VRING_PACKED_BYTES).
+ * @param num Entries, a power of two from 1 to 32768 (this library's drivers use powers of two;
+ *            its device role accepts any size the spec allows).
+ * @return ::XCV_OK or ::XCV_EINVAL, as xcv_vring_layout().
+ */
+int xcv_vring_packed_layout(void *base, uint64_t base_bus, uint32_t num, uint32_t line,
+                            struct xcv_vring_layout *out);
 
 #ifdef __cplusplus
 }

@@ -28,4 +28,17 @@
 #define XCV_USED_RING(i) (4u + 8u * (size_t)(i))
 #define XCV_USED_AVAIL_EVENT(num) XCV_USED_RING(num)
 
+/* Packed-ring descriptor (virtio 1.2, 2.8.13): le64 addr, le32 len, le16 id, le16 flags. The
+ * driver writes a descriptor to make it available, the device overwrites it to mark it used. */
+#define XCV_PDESC_ADDR 0u
+#define XCV_PDESC_LEN 8u
+#define XCV_PDESC_ID 12u
+#define XCV_PDESC_FLAGS 14u
+
+/* Packed-ring event suppression area (2.8.10): le16 off_wrap (bits 0-14 the descriptor offset,
+ * bit 15 its wrap counter), le16 flags (ENABLE, DISABLE, DESC). The driver area is written by
+ * the driver, the device area by the device. */
+#define XCV_PEVT_OFF_WRAP 0u
+#define XCV_PEVT_FLAGS 2u
+
 #endif /* XCV_SRC_VRING_RING_H */
