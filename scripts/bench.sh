@@ -14,7 +14,7 @@
 #   --no-peers    skip ringtest (no linux-source-6.1 needed)
 #   --no-size     skip B5 (the bare-metal library builds)
 #   --no-net      skip B4 (virtio-net against DPDK testpmd; needs dpdk-testpmd, package dpdk-dev)
-#   --net-rounds N  B4 rounds (default 4; about 55 s each: tx, rx and a forwarding loop with
+#   --net-rounds N  B4 rounds (default 4; about 60 s each: tx, rx and a forwarding loop with
 #                 64- and 1500-byte frames, testpmd with split and with packed virtqueues)
 #
 # Outputs: the table on stdout; the raw per-run figures in build/bench/bench-raw.csv (B0-B3)
@@ -143,8 +143,10 @@ fi
 # Three tests, each with 64- and 1500-byte frames: tx (driver -> device: the driver transmits
 # into a counting sink), rx (device -> driver: a source delivers into the driver's receive
 # buffers) and loop (a forwarding loop: a burst circulates between driver and device).
-# Ours: xcv_net_bench in busy-poll mode (driver and device processes); one run gives all six
-# figures. Peer: two testpmd processes, net_virtio_user0 (the driver role; split or packed
+# Ours: xcv_net_bench in busy-poll mode (driver and device processes), once with split and
+# once with packed rings (--ring); each run gives all six figures. Split is compared with
+# testpmd split, packed with testpmd packed, and each side's faster ring with the other's (the
+# target row). Peer: two testpmd processes, net_virtio_user0 (the driver role; split or packed
 # virtqueue) and net_vhost0 (the device role), each forwarding thread on its own CPU, frames of
 # --txpkts bytes: tx is virtio-user txonly into vhost rxonly, rx vhost txonly into virtio-user
 # rxonly, loop both sides io with virtio-user starting by --tx-first. Its figure is the
@@ -193,12 +195,16 @@ b4_testpmd() { # $1: tx, rx or loop; $2: split or packed; $3: frame bytes; print
               x = (m % 2) ? v[s + int(m / 2)] : (v[s + m / 2 - 1] + v[s + m / 2]) / 2
               printf "%.0f\n", x }'
 }
-b4_ours() { # prints packets/s: tx 64, tx 1500, rx 64, rx 1500, loop 64, loop 1500 (busy-poll)
-    timeout 60 "$NETBENCH" --mode poll --seconds 0.3 2>/dev/null | awk '
+b4_ours_ring() { # $1: split or packed; prints packets/s: tx 64, tx 1500, rx 64, rx 1500,
+    # loop 64, loop 1500 (busy-poll)
+    timeout 60 "$NETBENCH" --mode poll --seconds 0.3 --ring "$1" 2>/dev/null | awk '
         /-byte frames/ { t = /driver -> device/ ? "tx" : /device -> driver/ ? "rx" : "loop"
                          v[t ":" ($(NF-5) + 0)] = $(NF-3) }
         END { printf "%s %s %s %s %s %s\n", v["tx:64"] + 0, v["tx:1500"] + 0, v["rx:64"] + 0,
                      v["rx:1500"] + 0, v["loop:64"] + 0, v["loop:1500"] + 0 }'
+}
+b4_ours() { # the six figures with split rings, then the six with packed rings
+    echo "$(b4_ours_ring split) $(b4_ours_ring packed)"
 }
 if [[ $NET -eq 1 ]]; then
     TESTPMD=$(command -v dpdk-testpmd || true)
@@ -207,7 +213,7 @@ if [[ $NET -eq 1 ]]; then
         echo "bench.sh: B4 skipped (dpdk-testpmd or xcv_net_bench missing)" >&2
     else
         echo "bench.sh: B4, $NET_ROUNDS rounds of ours and testpmd, 3 tests x 2 frame sizes x" \
-             "split/packed (about $((NET_ROUNDS * 55)) s)"
+             "split/packed (about $((NET_ROUNDS * 60)) s)"
         B4_WORK=$(mktemp -d)
         B4_RAW=build/bench/b4-raw.csv
         B4_CONFS=() # "test bytes virtqueue", in a round's forward order
@@ -216,11 +222,12 @@ if [[ $NET -eq 1 ]]; then
         done
         # One row per testpmd run: round; test (tx, rx, loop); size (frame bytes); virtqueue
         # (split, packed); pos_peer, pos_ours: the places in the round (0..14) of the testpmd run
-        # and of the run of ours paired with it (ours runs at 0, 7 and 14); peer_pps, ours_pps:
-        # their packets/s (0: no figure); probes: the probes (ns, ';'-separated) from the one
-        # before the earlier run to the one after the later run (run k lies between probe k and
-        # probe k+1).
-        echo 'round,test,size,virtqueue,pos_peer,pos_ours,peer_pps,ours_pps,probes' >"$B4_RAW"
+        # and of the run of ours paired with it (ours runs at 0, 7 and 14); peer_pps: testpmd's
+        # packets/s, ours_pps and ours_packed_pps: ours with split and with packed rings (0: no
+        # figure); probes: the probes (ns, ';'-separated) from the one before the earlier run to
+        # the one after the later run (run k lies between probe k and probe k+1).
+        echo 'round,test,size,virtqueue,pos_peer,pos_ours,peer_pps,ours_pps,ours_packed_pps,probes' \
+            >"$B4_RAW"
         for ((r = 0; r < NET_ROUNDS; r++)); do
             order=("${B4_CONFS[@]}")
             if ((r % 2 == 1)); then
@@ -250,13 +257,15 @@ if [[ $NET -eq 1 ]]; then
                 po=$((k * 7))
                 read -r -a o <<<"${ours[k]}"
                 case $t:$s in
-                tx:64) op=${o[0]} ;; tx:1500) op=${o[1]} ;; rx:64) op=${o[2]} ;;
-                rx:1500) op=${o[3]} ;; loop:64) op=${o[4]} ;; *) op=${o[5]} ;;
+                tx:64) x=0 ;; tx:1500) x=1 ;; rx:64) x=2 ;; rx:1500) x=3 ;; loop:64) x=4 ;;
+                *) x=5 ;;
                 esac
+                op=${o[x]}
+                opk=${o[x + 6]}
                 lo=$((pp < po ? pp : po))
                 hi=$((pp > po ? pp : po))
                 pr=$(IFS=';'; echo "${p[*]:lo:hi - lo + 2}")
-                echo "$r,$t,$s,$v,$pp,$po,${peer[i]},$op,$pr" >>"$B4_RAW"
+                echo "$r,$t,$s,$v,$pp,$po,${peer[i]},$op,$opk,$pr" >>"$B4_RAW"
             done
         done
         rm -rf "$B4_WORK"
@@ -272,12 +281,20 @@ names = ["near", "mid", "far"]
 rows = [r for r in csv.DictReader(open(sys.argv[1]))]
 def fmt(pps):
     return "%.2f Mpps" % (pps / 1e6)
-def pair(r):  # (ours, peer, probes) if both have a figure and the probes share a bucket
-    o, q = float(r["ours_pps"]), float(r["peer_pps"])
+def pair(r, key):  # (ours, peer, probes) if both have a figure and the probes share a bucket
+    o, q = float(r[key]), float(r["peer_pps"])
     p = [float(x) for x in r["probes"].split(";")]
     if o <= 0 or q <= 0 or len({bucket(x) for x in p}) != 1:
         return None
     return o, q, p
+def best_pair(rs, rp):  # ours' best ring against testpmd's best, from a round's two runs
+    a, b = pair(rs, "ours_pps"), pair(rp, "ours_packed_pps")
+    if a is None or b is None:
+        return None
+    p = a[2] + b[2]
+    if len({bucket(x) for x in p}) != 1:
+        return None
+    return max(a[0], b[0]), max(a[1], b[1]), p
 def report(what, pairs, target, size):  # target: the highest peer/ours allowed, 0: none
     groups = {}
     for o, q, p in (x for x in pairs if x is not None):
@@ -305,16 +322,18 @@ def report(what, pairs, target, size):  # target: the highest peer/ours allowed,
 for test in ("tx", "rx", "loop"):
     for size in ("64", "1500"):
         sel = [r for r in rows if r["test"] == test and r["size"] == size]
-        for vq in ("split", "packed"):
-            report("virtio-net %s B, %s / testpmd %s" % (size, test, vq),
-                   [pair(r) for r in sel if r["virtqueue"] == vq], 0, int(size))
+        for vq, key in (("split", "ours_pps"), ("packed", "ours_packed_pps")):
+            report("virtio-net %s B, %s, %s: ours / testpmd" % (size, test, vq),
+                   [pair(r, key) for r in sel if r["virtqueue"] == vq], 0, int(size))
         best = []
         for rnd in sorted({r["round"] for r in sel}):
-            both = [r for r in sel if r["round"] == rnd]
-            if len(both) == 2 and all(float(r["peer_pps"]) > 0 for r in both):
-                best.append(pair(max(both, key=lambda r: float(r["peer_pps"]))))
-        # Target: ours at least 1.2x DPDK's best path in packets/s.
-        report("virtio-net %s B, %s / DPDK's best path" % (size, test), best, 1 / 1.2, int(size))
+            rs = [r for r in sel if r["round"] == rnd and r["virtqueue"] == "split"]
+            rp = [r for r in sel if r["round"] == rnd and r["virtqueue"] == "packed"]
+            if rs and rp:
+                best.append(best_pair(rs[0], rp[0]))
+        # Target: ours at least 1.2x DPDK's best path in packets/s (each side's faster ring).
+        report("virtio-net %s B, %s, best rings: ours / DPDK" % (size, test), best, 1 / 1.2,
+               int(size))
 PY
 )
         ROWS=("$B4_TABLE" "${ROWS[@]}")

@@ -19,7 +19,9 @@
  *
  * The driver runs on CPU 0 and the device on CPU 1 (when the machine has two).
  *
- * Usage: xcv_net_bench [--mode event|poll] [--seconds S]   (default: both modes, 1 s each)
+ * Usage: xcv_net_bench [--mode event|poll] [--seconds S] [--ring split|packed]
+ *        (default: both modes, 1 s each, split rings; packed: the devices offer
+ *        VIRTIO_F_RING_PACKED and the driver takes it)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -48,6 +50,7 @@ static const uint32_t sizes[N_SIZES] = {64u, 1500u};
 struct opts {
     int mode; /* -1 both, 0 event, 1 poll */
     double seconds;
+    bool packed; /* offer packed rings */
     char socket[108];
     bool poll_mode; /* the run in progress */
 };
@@ -185,13 +188,15 @@ static int device_main(void *arg)
         d.staged[i].data = d.stage[i];
     int r = cpt_device_listen(&d.cd, o->socket, o->poll_mode);
     for (unsigned i = 0; i < N_NETS && r >= 0; i++) {
-        struct xcv_net_dev_config nc = {.ops = i == NET_LOOP ? &reflect_ops : &sink_ops,
-                                        .backend_ctx = &d,
-                                        .mtu = 1500,
-                                        .queue_size = QSIZE,
-                                        .budget = BURST,
-                                        .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX),
-                                        .polled = o->poll_mode};
+        struct xcv_net_dev_config nc = {
+            .ops = i == NET_LOOP ? &reflect_ops : &sink_ops,
+            .backend_ctx = &d,
+            .mtu = 1500,
+            .queue_size = QSIZE,
+            .budget = BURST,
+            .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
+                             (o->packed ? XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) : UINT64_C(0)),
+            .polled = o->poll_mode};
         nc.mac[0] = 0x02;
         nc.mac[5] = (uint8_t)i;
         r = xcv_net_dev_init(&d.net[i], &d.cd.ch, &nc);
@@ -403,6 +408,8 @@ static int run_mode(struct opts *o)
     int r = cpt_driver_attach(&d, o->socket, NET_BUF);
     if (r == XCV_OK)
         r = open_net(&d, &tx, NET_SINK, 4);
+    bool packed =
+        r == XCV_OK && (xcv_net_drv_features(&tx) & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u;
     struct figure ftx[N_SIZES] = {{0}}, frx[N_SIZES] = {{0}}, flp[N_SIZES] = {{0}};
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
         r = bench_tx(&d, &tx, sizes[k], o->seconds, &ftx[k]);
@@ -414,8 +421,9 @@ static int run_mode(struct opts *o)
         r = xcv_net_drv_reset(&tx);
     cpt_driver_close(&d);
     int dev_rc = cpt_reap(pid, 5000);
-    printf("== xcv_net_bench --mode %s: virtio-net between two processes, %.1f s per figure\n",
-           o->poll_mode ? "poll" : "event", o->seconds);
+    printf("== xcv_net_bench --mode %s --ring %s: virtio-net between two processes, %.1f s per "
+           "figure\n",
+           o->poll_mode ? "poll" : "event", packed ? "packed" : "split", o->seconds);
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
         printf("  driver -> device  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
                ftx[k].pps, ftx[k].gbps);
@@ -438,9 +446,12 @@ int main(int argc, char **argv)
             o.mode = strcmp(argv[i + 1], "poll") == 0 ? 1 : 0;
         else if (strcmp(argv[i], "--seconds") == 0)
             o.seconds = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--ring") == 0)
+            o.packed = strcmp(argv[i + 1], "packed") == 0;
     }
     if (argc % 2 == 0 || o.seconds <= 0.0 || o.seconds > 30.0) {
-        fprintf(stderr, "usage: xcv_net_bench [--mode event|poll] [--seconds S]\n");
+        fprintf(stderr, "usage: xcv_net_bench [--mode event|poll] [--seconds S] "
+                        "[--ring split|packed]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -154,14 +154,18 @@ struct xcv_net_dev_config {
     const struct xcv_net_backend_ops *ops; /**< Backend (required). */
     void *backend_ctx;                     /**< Passed to every backend call. */
     uint8_t mac[6];                        /**< MAC address (offered with MAC). */
-    uint16_t mtu;           /**< MTU to advertise (MTU feature, 68..65535); 0 = none. */
-    uint32_t max_frame;     /**< Frame limit in bytes without the header; 0 = MTU + 14
-                                 (1500 + 14 without an MTU). */
-    bool mrg_rxbuf;         /**< Offer MRG_RXBUF. */
-    bool link_down;         /**< Start with the link down (STATUS is always offered). */
-    uint16_t queue_size;    /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
-    unsigned budget;        /**< Transmit chains handled per notification; 0 = queue size. */
-    uint64_t ring_features; /**< Extra ring features to offer (EVENT_IDX, INDIRECT_DESC). */
+    uint16_t mtu;        /**< MTU to advertise (MTU feature, 68..65535); 0 = none. */
+    uint32_t max_frame;  /**< Frame limit in bytes without the header; 0 = MTU + 14
+                              (1500 + 14 without an MTU). */
+    bool mrg_rxbuf;      /**< Offer MRG_RXBUF. */
+    bool link_down;      /**< Start with the link down (STATUS is always offered). */
+    uint16_t queue_size; /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
+    unsigned budget;     /**< Transmit chains handled per notification; 0 = queue size. */
+    /**
+     * Extra ring features to offer: EVENT_IDX, INDIRECT_DESC, RING_PACKED (a driver that takes
+     * RING_PACKED must leave INDIRECT_DESC: packed rings here have no indirect tables).
+     */
+    uint64_t ring_features;
     /**
      * Busy-poll: the driver is asked not to notify, and a transmitq kick that comes anyway is
      * ignored (the model never runs from the channel's poll); the owner calls

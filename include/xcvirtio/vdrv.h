@@ -43,6 +43,7 @@ struct xcv_vdrv_queue {
     uint64_t ring_off;             /**< @private offset in the queue area, once placed */
     uint64_t ind_off;              /**< @private */
     uint16_t placed_size;          /**< @private size the area was placed for (0 = none) */
+    bool placed_packed;            /**< @private the area was placed for a packed ring */
     bool ready;                    /**< @private */
 };
 

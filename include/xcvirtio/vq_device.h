@@ -1,22 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file vq_device.h
- * @brief The device role of a split virtqueue: pop validated chains, push used, notify.
+ * @brief The device role of a split or packed virtqueue: pop validated chains, push used, notify.
  *
  * Everything the driver wrote is untrusted. The device role reads each shared field once into
  * local memory, validates it, and only then uses it (no double fetch). A chain is rejected,
  * and the queue marked broken with the reason, when:
- * - the available index moved by more than the queue size (::XCV_EPROTO_AVAIL_IDX);
- * - a head is out of range or is still in flight on the device (::XCV_EPROTO_HEAD);
- * - a next index is out of range of its table (::XCV_EPROTO_NEXT);
+ * - the available index moved by more than the queue size, or (packed ring) the driver made
+ *   more descriptors available than the ring holds (::XCV_EPROTO_AVAIL_IDX);
+ * - a head (packed ring: a buffer id) is out of range or is still in flight on the device
+ *   (::XCV_EPROTO_HEAD);
+ * - a next index is out of range of its table, or (packed ring) a descriptor after the first
+ *   of a chain is not available (::XCV_EPROTO_NEXT);
  * - the chain is longer than the configured limit, which also catches loops
  *   (::XCV_EPROTO_CHAIN_LEN);
  * - an indirect table is nested, or has NEXT set (::XCV_EPROTO_INDIRECT), or its length is zero
- *   or not a multiple of 16 (::XCV_EPROTO_INDIRECT_LEN), or indirect was not negotiated
- *   (::XCV_EPROTO_FEATURE);
+ *   or not a multiple of 16 (::XCV_EPROTO_INDIRECT_LEN), or indirect was not negotiated or the
+ *   ring is packed (::XCV_EPROTO_FEATURE);
  * - a device-readable descriptor follows a device-writable one (::XCV_EPROTO_WRITE_ORDER);
  * - an address range wraps or a total length overflows (::XCV_EPROTO_OVERFLOW);
  * - a range is outside every shared window (::XCV_EPROTO_WINDOW).
+ *
+ * When the negotiated features contain VIRTIO_F_RING_PACKED the queue is a packed ring
+ * (virtio 1.2, section 2.8) behind the same functions. The device reads a chain's descriptors
+ * in ring order, takes the buffer id from the last one (it is what xcv_chain::head holds and
+ * what xcv_vq_device_push() takes), and writes one used descriptor per chain at its own used
+ * position, skipping as many positions as the chain had descriptors. Packed rings here use no
+ * indirect tables.
  *
  * The data bytes of a validated chain stay in shared memory, which the driver can still change:
  * a device model must copy any header it parses before checking it.
@@ -62,6 +72,7 @@ struct xcv_chain {
 struct xcv_vq_dev_slot {
     uint32_t in_len; /**< Writable bytes of the chain popped at this head. */
     uint8_t busy;    /**< Popped and not yet pushed. */
+    uint16_t ndesc;  /**< Packed ring: ring descriptors of the chain (its used skip). */
 };
 
 /** @brief Bytes of the slot array a device queue of @p num entries needs. */
@@ -69,12 +80,17 @@ struct xcv_vq_dev_slot {
 
 /** @brief Configuration for xcv_vq_device_init(). Read during init only. */
 struct xcv_vq_device_config {
-    const struct xcv_memmap *mem;  /**< Windows the driver's addresses must fall in; outlives q. */
-    uint16_t num;                  /**< Queue size, a power of two (the negotiated size). */
-    uint64_t desc_bus;             /**< Bus address of the descriptor table (from the driver). */
-    uint64_t avail_bus;            /**< Bus address of the available ring (from the driver). */
-    uint64_t used_bus;             /**< Bus address of the used ring (from the driver). */
-    uint64_t features;             /**< Negotiated features: EVENT_IDX, INDIRECT_DESC. */
+    const struct xcv_memmap *mem; /**< Windows the driver's addresses must fall in; outlives q. */
+    /** Queue size (the negotiated size): a power of two; any 1..32768 for a packed ring. */
+    uint16_t num;
+    /** Bus address of the descriptor table, or of the packed descriptor ring (from the driver). */
+    uint64_t desc_bus;
+    /** Bus address of the available ring, or of the packed driver event suppression area. */
+    uint64_t avail_bus;
+    /** Bus address of the used ring, or of the packed device event suppression area. */
+    uint64_t used_bus;
+    /** Negotiated features: EVENT_IDX, INDIRECT_DESC (split ring only), RING_PACKED. */
+    uint64_t features;
     uint16_t max_chain;            /**< Longest chain accepted (1..num); 0 means num. */
     struct xcv_vq_dev_slot *slots; /**< Caller storage for @c num slots. */
     const struct xcv_port *port;   /**< Optional: doorbell, cache maintenance, diagnostics. */
@@ -82,18 +98,25 @@ struct xcv_vq_device_config {
     uint16_t queue_index;          /**< The queue's index, for diagnostics. */
     /**
      * A busy-polled queue: the device asks the driver not to notify (at init, and with
-     * EVENT_IDX renewed every 16384 entries so the index never comes round to it) and
-     * xcv_vq_device_pop_or_arm() / xcv_vq_device_process() never re-arm. The caller must
-     * then poll the queue itself (no notification will wake it).
+     * EVENT_IDX renewed every 16384 entries so the index never comes round to it; a packed
+     * ring's DISABLE needs no renewal) and xcv_vq_device_pop_or_arm() /
+     * xcv_vq_device_process() never re-arm. The caller must then poll the queue itself (no
+     * notification will wake it).
      */
     bool polled;
 };
 
-/** @brief A device-role split virtqueue. Caller-allocated; fields are private. */
+/**
+ * @brief A device-role virtqueue, split or packed. Caller-allocated; fields are private.
+ *
+ * A packed ring reuses the split fields where the meaning carries over: @c avail is the driver
+ * event suppression area, @c used the device event suppression area, @c last_avail and
+ * @c used_idx are ring positions (0 .. num-1) with their wrap counters beside them.
+ */
 struct xcv_vq_device {
-    const uint8_t *desc;           /**< @private */
-    const uint8_t *avail;          /**< @private */
-    uint8_t *used;                 /**< @private */
+    const uint8_t *desc;           /**< @private split: descriptor table */
+    const uint8_t *avail;          /**< @private split: avail ring; packed: driver event area */
+    uint8_t *used;                 /**< @private split: used ring; packed: device event area */
     const struct xcv_memmap *mem;  /**< @private */
     uint32_t win_hint;             /**< @private window of the last translation */
     struct xcv_vq_dev_slot *slots; /**< @private */
@@ -103,10 +126,10 @@ struct xcv_vq_device {
     uint16_t num;                  /**< @private */
     uint16_t mask;                 /**< @private */
     uint16_t max_chain;            /**< @private */
-    uint16_t last_avail;           /**< @private next avail entry to pop */
+    uint16_t last_avail;           /**< @private next avail entry to pop (packed: position) */
     uint16_t avail_seen;           /**< @private last validated avail index */
-    uint16_t used_idx;             /**< @private next used entry to fill */
-    uint16_t used_pub;             /**< @private used index at last publish */
+    uint16_t used_idx;             /**< @private next used entry to fill (packed: position) */
+    uint16_t used_pub;             /**< @private used index at last publish (packed: off_wrap) */
     uint16_t signalled;            /**< @private used index at last notify decision */
     uint16_t in_flight;            /**< @private chains popped and not pushed */
     uint16_t queue_index;          /**< @private */
@@ -116,17 +139,30 @@ struct xcv_vq_device {
     uint16_t hint_at;              /**< @private avail index when the polled hint was written */
     uint16_t last_head;            /**< @private head of the chain pushed last */
     bool single;                   /**< @private the last batch seen was one chain */
+    /* Packed ring only. */
+    bool packed;           /**< @private the queue is a packed ring */
+    bool avail_wrap;       /**< @private packed: driver wrap counter expected at last_avail */
+    bool used_wrap;        /**< @private packed: wrap counter of the used entry at used_idx */
+    uint8_t *ring;         /**< @private packed: descriptor ring (both sides write it) */
+    uint16_t pub_pos;      /**< @private packed: first used entry staged since publish */
+    uint16_t pub_flags;    /**< @private packed: its flags word, stored by publish */
+    uint16_t descs_in_use; /**< @private packed: ring descriptors of the chains in flight */
+    uint32_t staged;       /**< @private packed: used entries staged since publish */
+    uint16_t staged_descs; /**< @private packed: ring descriptors they cover (at most num) */
+    uint16_t unsignalled;  /**< @private packed: descriptors published, not yet decided on */
 };
 
 /**
  * @brief Initialise a device queue over rings the driver placed at the given bus addresses.
  *
- * The ring areas are validated (alignment per spec: desc 16, avail 2, used 4; wholly inside one
- * window; no wrap) before anything is read. Nothing is written to shared memory, except for a
- * polled queue the hint that asks the driver not to notify.
+ * The ring areas are validated (alignment per spec: desc 16, avail 2, used 4; packed: descriptor
+ * ring 16, both event suppression areas 4; wholly inside one window; no wrap) before anything
+ * is read. Nothing is written to shared memory, except for a polled queue the hint that asks
+ * the driver not to notify.
  *
  * @return ::XCV_OK; ::XCV_EINVAL for a bad configuration from the caller (NULL, num not a power
- *         of two, max_chain > num); ::XCV_EPROTO_LAYOUT for misaligned areas;
+ *         of two for a split ring, num 0 or above 32768, max_chain > num);
+ *         ::XCV_EPROTO_LAYOUT for misaligned areas;
  *         ::XCV_EPROTO_WINDOW or ::XCV_EPROTO_OVERFLOW for areas outside the windows.
  */
 int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg);
@@ -184,14 +220,16 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
 int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len);
 
 /**
- * @brief Make all staged used entries visible (one release store of the used index).
+ * @brief Make all staged used entries visible (one release store of the used index; packed
+ * ring: of the flags of the first used descriptor staged since the last publish).
  * @return Number of entries published (>= 0) or ::XCV_EBROKEN.
  */
 int xcv_vq_device_publish(struct xcv_vq_device *q);
 
 /**
  * @brief After publishing, decide whether the driver wants a notification (EVENT_IDX
- * used_event, or the NO_INTERRUPT flag). Reads the driver's field once.
+ * used_event, or the NO_INTERRUPT flag; packed ring: the driver event suppression area).
+ * Reads the driver's field once.
  * @return 1 to notify, 0 not to, or ::XCV_EBROKEN.
  */
 int xcv_vq_device_should_notify(struct xcv_vq_device *q);
@@ -232,12 +270,15 @@ int xcv_vq_device_process(struct xcv_vq_device *q, unsigned budget, struct xcv_c
 
 /**
  * @brief Ask the driver to notify when it makes buffers available, and check for a race.
+ * A packed ring gets ENABLE, or with EVENT_IDX the position and wrap counter of the next
+ * descriptor to pop (DESC), in its device event suppression area.
+ *
  * @return 0 when nothing is pending (safe to sleep), 1 when chains are already available,
  *         or a negative ::xcv_err (the avail index check can break the queue).
  */
 int xcv_vq_device_enable_notify(struct xcv_vq_device *q);
 
-/** @brief Ask the driver not to notify (a hint). */
+/** @brief Ask the driver not to notify (a hint; packed ring: DISABLE). */
 void xcv_vq_device_disable_notify(struct xcv_vq_device *q);
 
 /**
@@ -252,8 +293,8 @@ void xcv_vq_device_disable_notify(struct xcv_vq_device *q);
  * @param q The queue, with no chain in flight.
  * @param next_avail Free-running index of the next available entry to pop.
  * @param next_used Free-running index of the next used entry to fill.
- * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ESTATE when chains are in flight (nothing is
- *         changed); ::XCV_EBROKEN when broken.
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ENOTSUP for a packed ring; ::XCV_ESTATE when
+ *         chains are in flight (nothing is changed); ::XCV_EBROKEN when broken.
  */
 int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_t next_used);
 
@@ -262,6 +303,8 @@ int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_
  *
  * What vhost-user's GET_VRING_BASE returns when the ring is stopped. Chains popped and not yet
  * pushed are counted as consumed. Valid on a broken queue too (the position it stopped at).
+ * A packed ring returns the position of the next descriptor to pop with the driver wrap counter
+ * expected there in bit 15 (the encoding of vhost-user's packed ring base).
  *
  * @return The index, or 0 for NULL.
  */

@@ -1,12 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file vq_driver.h
- * @brief The driver role of a split virtqueue: post buffers, publish, notify, reclaim.
+ * @brief The driver role of a split or packed virtqueue: post buffers, publish, notify, reclaim.
  *
  * The driver role owns the ring memory: it zeroes it at init and is the only writer of the
  * descriptor table and the available ring. It keeps a private shadow of every chain it posted
  * (::xcv_vq_drv_slot) and never reads the shared descriptor table back: reclaiming a buffer
  * uses only the shadow, so a hostile device cannot redirect the driver's bookkeeping.
+ *
+ * When the negotiated features contain VIRTIO_F_RING_PACKED the queue is a packed ring
+ * (virtio 1.2, section 2.8) behind the same functions. Its one descriptor ring is written by
+ * both sides: the driver makes descriptors available, the device overwrites them as used. Of a
+ * used descriptor the driver reads only the flags, the buffer id and the length; the id is an
+ * index into the private slot array, and how many ring positions the chain covers comes from
+ * the shadow, never from the device. Packed rings here use no indirect tables. A descriptor
+ * whose AVAIL and USED bits are not both the expected wrap counter is simply not used yet; a
+ * used one whose id is not an outstanding, published buffer (::XCV_EPROTO_USED_ID), whose
+ * length exceeds the writable bytes posted (::XCV_EPROTO_USED_LEN), or that lies where no
+ * published descriptor is left (::XCV_EPROTO_USED_IDX) breaks the queue.
  *
  * What the device writes (used ring entries and index, avail_event, the NO_NOTIFY flag) is
  * read once per field and validated: a used id that is not an outstanding chain head (including
@@ -52,10 +63,12 @@ struct xcv_sg {
  * callers can allocate an array of @c num of them statically.
  */
 struct xcv_vq_drv_slot {
-    void *token;    /**< Head only: the caller's token while the chain is outstanding, else NULL. */
-    uint32_t wlen;  /**< Head only: total device-writable bytes posted in the chain. */
-    uint16_t next;  /**< Free-list link while free; chain link while posted. */
-    uint16_t last;  /**< Head only: index of the chain's last ring descriptor. */
+    void *token;   /**< Head only: the caller's token while the chain is outstanding, else NULL. */
+    uint32_t wlen; /**< Head only: total device-writable bytes posted in the chain. */
+    uint16_t next; /**< Free-list link while free; chain link while posted (split ring). */
+    /** Head only: index of the chain's last ring descriptor (split ring); the free-running
+     * position of the chain's first descriptor (packed ring, where the slot is a buffer id). */
+    uint16_t last;
     uint16_t ndesc; /**< Head only: ring descriptors the chain occupies (1 when indirect). */
 };
 
@@ -69,25 +82,36 @@ struct xcv_vq_drv_slot {
  * @brief Configuration for xcv_vq_driver_init(). Read during init only.
  */
 struct xcv_vq_driver_config {
-    const struct xcv_vring_layout *ring; /**< Where the ring is (from xcv_vring_layout()). */
-    struct xcv_vq_drv_slot *slots;       /**< Caller storage for @c ring->num slots (private). */
-    uint64_t features; /**< Negotiated features; EVENT_IDX and INDIRECT_DESC are honoured. */
+    /**
+     * Where the ring is: from xcv_vring_layout(), or from xcv_vring_packed_layout() when
+     * @c features contains VIRTIO_F_RING_PACKED (descriptor ring 16-byte aligned, then the
+     * driver and device event suppression areas, 4-byte aligned, in that order).
+     */
+    const struct xcv_vring_layout *ring;
+    struct xcv_vq_drv_slot *slots; /**< Caller storage for @c ring->num slots (private). */
+    /** Negotiated features; EVENT_IDX, INDIRECT_DESC and RING_PACKED are honoured. */
+    uint64_t features;
     /**
      * Optional indirect-table area in shared memory: @c ring->num tables of @c indirect_max
      * descriptors, ::XCV_VQ_INDIRECT_BYTES bytes, 16-byte aligned. NULL disables indirect use.
-     * Used only when VIRTIO_F_INDIRECT_DESC is in @c features.
+     * Used only when VIRTIO_F_INDIRECT_DESC is in @c features; ignored for a packed ring.
      */
     void *indirect_local;
-    uint64_t indirect_bus;       /**< Bus address of @c indirect_local. */
-    uint16_t indirect_max;       /**< Descriptors per indirect table (>= 2 when the area is set). */
-    bool prefer_indirect;        /**< Use an indirect table for every multi-segment chain. */
+    uint64_t indirect_bus; /**< Bus address of @c indirect_local. */
+    uint16_t indirect_max; /**< Descriptors per indirect table (>= 2 when the area is set). */
+    /** Use an indirect table for every multi-segment chain (no effect on a packed ring). */
+    bool prefer_indirect;
     const struct xcv_port *port; /**< Optional: doorbell, cache maintenance and diagnostics. */
     uint32_t doorbell;           /**< Doorbell number passed to the port's notify. */
     uint16_t queue_index;        /**< The queue's index, for diagnostics. */
 };
 
 /**
- * @brief A driver-role split virtqueue. Caller-allocated; fields are private.
+ * @brief A driver-role split or packed virtqueue. Caller-allocated; fields are private.
+ *
+ * In a packed ring the 16-bit positions are free-running descriptor counts (position modulo
+ * @c num, wrap counter 1 on even laps): @c avail_idx, @c avail_pub and @c avail_kicked count
+ * descriptors made available, @c last_used the descriptors consumed by used buffers.
  */
 struct xcv_vq_driver {
     uint8_t *desc;                 /**< @private */
@@ -113,9 +137,12 @@ struct xcv_vq_driver {
     uint16_t queue_index;          /**< @private */
     uint16_t detach_cursor;        /**< @private */
     uint16_t avail_flags;          /**< @private shadow of the avail flags */
+    uint16_t pend_chains;          /**< @private packed: chains added since the last publish */
+    uint16_t first_flags;          /**< @private packed: the deferred flags of avail_pub */
     bool event_idx;                /**< @private */
     bool indirect;                 /**< @private */
     bool prefer_indirect;          /**< @private */
+    bool packed;                   /**< @private VIRTIO_F_RING_PACKED layout */
 };
 
 /**
@@ -145,7 +172,9 @@ int xcv_vq_driver_reset(struct xcv_vq_driver *q);
  * the device sees it only after xcv_vq_driver_publish() or xcv_vq_driver_kick_prepare().
  *
  * Uses an indirect table when one is configured and the chain has several elements and either
- * @c prefer_indirect is set or the ring lacks free descriptors.
+ * @c prefer_indirect is set or the ring lacks free descriptors. In a packed ring the chain
+ * always takes @p n_out + @p n_in consecutive ring descriptors and one buffer id, and every
+ * field but the flags of the first descriptor since the last publish is written at once.
  *
  * @param q The queue.
  * @param sg Array of @p n_out + @p n_in elements; copied, the caller keeps ownership of the array.
@@ -181,12 +210,15 @@ int xcv_vq_driver_add_burst(struct xcv_vq_driver *q, const struct xcv_sg *sg, un
 /**
  * @brief Make every chain added since the last publish visible to the device (one release
  * store of the available index, with cache maintenance once per batch if the port has it).
+ * In a packed ring the one release store is of the flags of the batch's first descriptor.
  * @return The number of chains published (>= 0) or ::XCV_EBROKEN.
  */
 int xcv_vq_driver_publish(struct xcv_vq_driver *q);
 
 /**
- * @brief Publish, then decide whether the device must be notified (EVENT_IDX or NO_NOTIFY).
+ * @brief Publish, then decide whether the device must be notified (EVENT_IDX or NO_NOTIFY; in
+ * a packed ring the device event suppression area: ENABLE, DISABLE, or DESC with EVENT_IDX,
+ * notifying when the descriptor it names was made available since the last decision).
  * @return 1 if xcv_vq_driver_notify() should be called, 0 if not, or ::XCV_EBROKEN.
  */
 int xcv_vq_driver_kick_prepare(struct xcv_vq_driver *q);
@@ -239,6 +271,11 @@ int xcv_vq_driver_get_used_burst(struct xcv_vq_driver *q, void **tokens, uint32_
  * when it is taken, so the answer may be wrong for a misbehaving device (never a pointer that
  * is not one of this queue's own tokens). Use it to steer a prefetch, never to access data.
  *
+ * In a packed ring the used descriptors are read where they are now: the next one for
+ * @p ahead 0, and for @p ahead > 0 a walk forward over each used chain's descriptor count
+ * (from the shadow), at most @p ahead steps, ending with NULL at the first that is not used.
+ * No cache maintenance is done: on a non-coherent port the answer may be NULL too early.
+ *
  * @param q The queue (read only).
  * @param ahead 0 for the chain the next xcv_vq_driver_get_used() returns, 1 for the one after.
  * @return A token of this queue, or NULL when that entry is not known to be used yet.
@@ -248,8 +285,10 @@ void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead);
 /**
  * @brief Ask the device for a notification when more buffers are used, and check for a race.
  *
- * With EVENT_IDX this writes used_event once; otherwise it clears NO_INTERRUPT. A notification
- * arms at most one interrupt: after handling it, drain with get_used and call this again.
+ * With EVENT_IDX this writes used_event once; otherwise it clears NO_INTERRUPT. A packed ring
+ * writes its driver event suppression area once: DESC naming the next used position with
+ * EVENT_IDX, else ENABLE. A notification arms at most one interrupt: after handling it, drain
+ * with get_used and call this again.
  *
  * @return 0 when the ring is empty (safe to sleep), 1 when used buffers are already pending
  *         (drain again), or ::XCV_EBROKEN.
@@ -257,7 +296,8 @@ void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead);
 int xcv_vq_driver_enable_notify(struct xcv_vq_driver *q);
 
 /**
- * @brief Ask the device not to notify (a hint; a notification may still arrive).
+ * @brief Ask the device not to notify (a hint; a notification may still arrive). A packed ring
+ * writes DISABLE to its driver event suppression area.
  */
 void xcv_vq_driver_disable_notify(struct xcv_vq_driver *q);
 
@@ -267,6 +307,9 @@ void xcv_vq_driver_disable_notify(struct xcv_vq_driver *q);
  * Call repeatedly until ::XCV_EAGAIN; each returned token is a buffer the device will never
  * use, and the caller must complete it with an error of its own (e.g. ::XCV_ECANCELED).
  * Only call when the device no longer accesses the ring (reset done, or the peer is gone).
+ * In a packed ring the ring positions of a detached chain stay taken until
+ * xcv_vq_driver_reset() (the queue cannot know where the device stopped), so
+ * xcv_vq_driver_num_free() does not grow; reset the queue before posting again.
  *
  * @return ::XCV_OK with @p token set, or ::XCV_EAGAIN when none remain.
  */
@@ -275,7 +318,8 @@ int xcv_vq_driver_detach_unused(struct xcv_vq_driver *q, void **token);
 /** @brief The sticky protocol error that broke the queue, or 0 when healthy. */
 int xcv_vq_driver_broken(const struct xcv_vq_driver *q);
 
-/** @brief Number of free ring descriptors. */
+/** @brief Number of free ring descriptors (packed ring: free ring positions; a chain of n
+ * segments needs n of them). */
 unsigned xcv_vq_driver_num_free(const struct xcv_vq_driver *q);
 
 /** @brief Number of chains posted and not yet returned. */

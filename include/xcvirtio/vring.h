@@ -118,8 +118,12 @@ int xcv_vring_layout(void *base, uint64_t base_bus, uint32_t num, uint32_t line,
  * @brief Compute the layout of a packed ring placed at @p base / @p base_bus (driver role):
  * @c desc is the descriptor ring, @c avail the driver event suppression area and @c used the
  * device event suppression area, each on its own line (see ::XCV_VRING_PACKED_BYTES).
+ * @param base Local address of the ring; aligned to @p line.
+ * @param base_bus Bus address of the same byte.
  * @param num Entries, a power of two from 1 to 32768 (this library's drivers use powers of two;
  *            its device role accepts any size the spec allows).
+ * @param line Cache line size in bytes (power of two >= 16), or 0 for ::XCV_CACHE_LINE_DEFAULT.
+ * @param[out] out Filled on success.
  * @return ::XCV_OK or ::XCV_EINVAL, as xcv_vring_layout().
  */
 int xcv_vring_packed_layout(void *base, uint64_t base_bus, uint32_t num, uint32_t line,

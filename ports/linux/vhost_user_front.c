@@ -241,7 +241,9 @@ static int negotiate(struct xcv_vhost_user_front *f, const struct xcv_vhost_user
         if (nq == 0u || (nq < cfg->num_queues && nq * 2u < cfg->num_queues))
             return XCV_ENOTSUP;
     }
-    f->features = (cfg->features & offered & ~pbit) | XCV_FEATURE(XCV_VIRTIO_F_VERSION_1);
+    /* Split rings only on this transport: RING_PACKED is never taken. */
+    f->features = (cfg->features & offered & ~pbit & ~XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) |
+                  XCV_FEATURE(XCV_VIRTIO_F_VERSION_1);
     return set_u64(f, XCV_VHOST_USER_SET_FEATURES, f->features | (offered & pbit));
 }
 

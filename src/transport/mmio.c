@@ -209,7 +209,8 @@ static int negotiate(struct xcv_mmio *m, struct xcv_vdrv *d)
         wr32(m, XCV_MMIO_DEVICE_FEATURES_SEL, 1);
         offered |= (uint64_t)rd32(m, XCV_MMIO_DEVICE_FEATURES) << 32;
     }
-    uint64_t f = offered & d->cfg.features;
+    /* This transport places split rings only: never accept the packed layout. */
+    uint64_t f = offered & d->cfg.features & ~XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED);
     if (m->version == 2u) {
         /* A modern device is a virtio 1.x device: VERSION_1 on both sides. */
         if (!(f & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)))

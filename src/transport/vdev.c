@@ -248,6 +248,18 @@ void xcv_vdev_flush_events(struct xcv_channel *ch)
     }
 }
 
+/* Feature combinations the rings here do not implement: packed rings with indirect tables, or
+ * on a non-coherent port (both sides write the descriptor lines). Refused at FEATURES_OK
+ * (virtio 1.2, 3.1.1: the driver then sees it unset). */
+static bool vdev_unsupported_combination(const struct xcv_vdev *dev, uint64_t f)
+{
+    if ((f & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) == 0u)
+        return false;
+    const struct xcv_port_ops *ops = dev->ch->port->ops;
+    return (f & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u || ops->cache_clean != NULL ||
+           ops->cache_invalidate != NULL;
+}
+
 /* ---- request handlers: each fills @resp or returns a negative error ---- */
 
 static int h_device_info(struct xcv_vdev *dev, struct xcv_msg *resp)
@@ -326,7 +338,8 @@ static int h_set_status(struct xcv_vdev *dev, const struct xcv_msg *m, struct xc
     uint8_t added = (uint8_t)(want & ~keep);
     if (added & XCV_VIRTIO_STATUS_FEATURES_OK) {
         uint64_t f = dev->driver_features;
-        bool ok = (f & ~dev->cfg.features) == 0u && (f & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1));
+        bool ok = (f & ~dev->cfg.features) == 0u && (f & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)) &&
+                  !vdev_unsupported_combination(dev, f);
         if (ok && dev->cfg.ops->features_ok != NULL)
             ok = dev->cfg.ops->features_ok(dev->cfg.ctx, dev, f) == 0;
         if (!ok)
@@ -609,7 +622,8 @@ int xcv_vdev_host_set_features(struct xcv_vdev *dev, uint64_t features)
     if (vdev_any_ready(dev))
         return features == dev->driver_features ? XCV_OK : XCV_ESTATE;
     if ((features & ~dev->cfg.features) != 0u ||
-        (features & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)) == 0u)
+        (features & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)) == 0u ||
+        (features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u) /* host transports: split */
         return XCV_ENOTSUP;
     if (dev->cfg.ops->features_ok != NULL &&
         dev->cfg.ops->features_ok(dev->cfg.ctx, dev, features) != 0)

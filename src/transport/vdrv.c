@@ -232,6 +232,13 @@ static int negotiate(struct xcv_vdrv *d)
     uint64_t f = offered & d->cfg.features;
     if (!(f & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)))
         return XCV_ENOTSUP;
+    /* Packed rings: both sides write the descriptor lines, which cache maintenance by lines
+     * cannot share safely, so only coherent ports take them; and here they have no indirect
+     * tables. */
+    if (d->ch->port->ops->cache_clean != NULL || d->ch->port->ops->cache_invalidate != NULL)
+        f &= ~XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED);
+    if (f & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED))
+        f &= ~XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
 
     xcv_msg_init(&req, 0, XCV_MSG_SET_DRV_FEATURES, d->cfg.dev_num, 16);
     xcv_pl32_set(&req, 0, 0);
@@ -261,11 +268,14 @@ static int setup_queue(struct xcv_vdrv *d, uint16_t qi)
         return XCV_EPROTO_DEVICE;
     uint16_t size = q->size < max ? q->size : (uint16_t)max;
 
-    /* Place the ring (and indirect tables) once per size; reopening reuses the place. */
+    /* Place the ring (and indirect tables) once per size and layout; reopening reuses the
+     * place. */
+    bool packed = (d->features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u;
     bool ind = q->indirect_max >= 2u && (d->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC));
-    if (q->placed_size != size) {
+    if (q->placed_size != size || q->placed_packed != packed) {
         const struct xcv_window *qa = &ch->areas[0];
-        uint64_t ring_bytes = XCV_VRING_BYTES(size, ch->line);
+        uint64_t ring_bytes =
+            packed ? XCV_VRING_PACKED_BYTES(size, ch->line) : XCV_VRING_BYTES(size, ch->line);
         uint64_t ind_bytes =
             ind ? XCV_ALIGN_UP(XCV_VQ_INDIRECT_BYTES(size, q->indirect_max), (size_t)ch->line) : 0u;
         if (ch->queue_alloc > qa->size || ring_bytes + ind_bytes > qa->size - ch->queue_alloc)
@@ -274,10 +284,13 @@ static int setup_queue(struct xcv_vdrv *d, uint16_t qi)
         q->ind_off = ch->queue_alloc + ring_bytes;
         ch->queue_alloc += ring_bytes + ind_bytes;
         q->placed_size = size;
+        q->placed_packed = packed;
     }
     const struct xcv_window *qa = &ch->areas[0];
-    r = xcv_vring_layout(qa->local + q->ring_off, qa->bus_base + q->ring_off, size, ch->line,
-                         &q->ring);
+    r = packed ? xcv_vring_packed_layout(qa->local + q->ring_off, qa->bus_base + q->ring_off, size,
+                                         ch->line, &q->ring)
+               : xcv_vring_layout(qa->local + q->ring_off, qa->bus_base + q->ring_off, size,
+                                  ch->line, &q->ring);
     if (r != XCV_OK)
         return r;
     struct xcv_vq_driver_config vc = {
@@ -548,6 +561,7 @@ void xcv_vdrv_bind(struct xcv_vdrv *d, const struct xcv_vdrv_config *cfg, bool f
         xcv_memset(d, 0, sizeof(*d));
         for (uint16_t i = 0; i < cfg->num_queues; i++) {
             cfg->queues[i].placed_size = 0;
+            cfg->queues[i].placed_packed = false;
             cfg->queues[i].ready = false;
         }
     }

@@ -9,13 +9,20 @@
  * checked value differ from the used one. (A prefetch hint may peek at the next slot early; what
  * it reads steers the prefetch only and decides nothing.) All work is bounded: a chain visits at
  * most max_chain segments plus one indirect pointer, and process() pops at most its budget.
+ *
+ * A packed ring (VIRTIO_F_RING_PACKED) is implemented in packed_device.c: each public function
+ * checks what both rings share (arguments, the broken state) and hands over to it. The functions
+ * built only from other public functions (pop_or_arm, flush, process) serve both rings as they
+ * are.
  */
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
 #include "xcvirtio/vq_device.h"
 
 #include "../common/shm.h"
+#include "packed_device.h"
 #include "ring.h"
+#include "translate.h"
 
 /* A descriptor copied out of shared memory. */
 struct dev_desc {
@@ -38,6 +45,10 @@ void xcv_vq_device_reset(struct xcv_vq_device *q)
 {
     if (q == NULL)
         return;
+    if (q->packed) {
+        xcv_pdev_reset(q);
+        return;
+    }
     for (uint32_t i = 0; i < q->num; i++) {
         q->slots[i].in_len = 0;
         q->slots[i].busy = 0;
@@ -67,9 +78,11 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     if (q == NULL || cfg == NULL || cfg->mem == NULL || cfg->mem->windows == NULL ||
         cfg->mem->count == 0u || cfg->slots == NULL)
         return XCV_EINVAL;
-    if (!xcv_is_pow2(cfg->num) || cfg->num > XCV_VRING_MAX_NUM || cfg->max_chain > cfg->num)
-        return XCV_EINVAL;
     if (cfg->port != NULL && cfg->port->ops == NULL)
+        return XCV_EINVAL;
+    if (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED))
+        return xcv_pdev_init(q, cfg);
+    if (!xcv_is_pow2(cfg->num) || cfg->num > XCV_VRING_MAX_NUM || cfg->max_chain > cfg->num)
         return XCV_EINVAL;
 
     /* Ring placement comes from the driver: alignment per virtio 1.2, 2.7 (16, 2, 4). */
@@ -84,6 +97,8 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     if (r != XCV_OK)
         return r;
 
+    q->packed = false;
+    q->ring = NULL;
     q->desc = (const uint8_t *)desc;
     q->avail = (const uint8_t *)avail;
     q->used = (uint8_t *)used;
@@ -117,34 +132,6 @@ static inline void dev_read_desc(const uint8_t *table, uint32_t i, struct dev_de
     d->next = xcv_le16_load(raw + XCV_DESC_NEXT);
 }
 
-/* Is [bus, bus + len) wholly inside @w? xcv_window_translate()'s check, inline: off <= size and
- * len <= size - off, written so that nothing can overflow. */
-static inline bool dev_in_window(const struct xcv_window *w, uint64_t bus, uint64_t len, void **p)
-{
-    uint64_t off = bus - w->bus_base;
-    if (bus < w->bus_base || off > w->size || len > w->size - off)
-        return false;
-    *p = w->local + off;
-    return true;
-}
-
-/* Translate a driver address: the window of the last hit first (buffers of a queue mostly come
- * from one window), then every window. The hint is checked against the count each time: a host
- * transport may replace the memory map of a live queue with a smaller one. */
-static inline int dev_translate(struct xcv_vq_device *q, uint64_t bus, uint64_t len, void **p)
-{
-    const struct xcv_memmap *m = q->mem;
-    if (q->win_hint < m->count && dev_in_window(&m->windows[q->win_hint], bus, len, p))
-        return XCV_OK;
-    for (uint32_t i = 0; i < m->count; i++) {
-        if (dev_in_window(&m->windows[i], bus, len, p)) {
-            q->win_hint = i;
-            return XCV_OK;
-        }
-    }
-    return xcv_memmap_translate(m, bus, len, p); /* fails too: its error code */
-}
-
 /* Walk and validate the chain at @head into @c. Returns 0 or a protocol error. */
 static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
 {
@@ -169,7 +156,7 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
             if (d.len == 0u || (d.len % XCV_VRING_DESC_SIZE) != 0u)
                 return XCV_EPROTO_INDIRECT_LEN;
             void *t;
-            int r = dev_translate(q, d.addr, d.len, &t);
+            int r = xcv_dev_translate(q, d.addr, d.len, &t);
             if (r != XCV_OK)
                 return r;
             xcv_cache_invalidate(q->port, t, d.len);
@@ -183,7 +170,7 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
         if (nseg >= q->max_chain)
             return XCV_EPROTO_CHAIN_LEN; /* also the bound that ends any loop */
         void *p;
-        int r = dev_translate(q, d.addr, d.len, &p);
+        int r = xcv_dev_translate(q, d.addr, d.len, &p);
         if (r != XCV_OK)
             return r;
         if (d.flags & XCV_VRING_DESC_F_WRITE) {
@@ -232,7 +219,7 @@ static inline void dev_prefetch_ahead(struct xcv_vq_device *q)
     uint16_t flags = xcv_le16_load(d1 + XCV_DESC_FLAGS);
     void *p;
     if (!(flags & XCV_VRING_DESC_F_INDIRECT) && q->win_hint < q->mem->count &&
-        dev_in_window(&q->mem->windows[q->win_hint], addr, 1u, &p)) {
+        xcv_dev_in_window(&q->mem->windows[q->win_hint], addr, 1u, &p)) {
         if (flags & XCV_VRING_DESC_F_WRITE)
             __builtin_prefetch(p, 1);
         else
@@ -311,7 +298,7 @@ int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
         return XCV_EBROKEN;
     if (chain->cap < q->max_chain)
         return XCV_EINVAL;
-    return dev_pop_one(q, chain);
+    return q->packed ? xcv_pdev_pop_one(q, chain) : dev_pop_one(q, chain);
 }
 
 int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, unsigned n)
@@ -328,7 +315,7 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
     /* Bounded: every pass pops a chain or re-arms, and re-arms are counted too, so a driver
      * that moves its index back and forth cannot hold the caller here. */
     for (unsigned pass = 0; k < n && pass < 2u * n; pass++) {
-        int r = dev_pop_one(q, &chains[k]);
+        int r = q->packed ? xcv_pdev_pop_one(q, &chains[k]) : dev_pop_one(q, &chains[k]);
         if (r == XCV_OK) {
             k++;
             continue;
@@ -365,6 +352,8 @@ int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdev_push(q, head, len);
     if (head >= q->num || !q->slots[head].busy || len > q->slots[head].in_len)
         return XCV_EINVAL;
     /* Used entry: device-written; the driver reads it only after the used index release. */
@@ -384,6 +373,8 @@ int xcv_vq_device_publish(struct xcv_vq_device *q)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdev_publish(q);
     uint16_t n = (uint16_t)(q->used_idx - q->used_pub);
     if (n == 0u)
         return 0;
@@ -401,6 +392,8 @@ int xcv_vq_device_should_notify(struct xcv_vq_device *q)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdev_should_notify(q);
     uint16_t old_idx = q->signalled;
     uint16_t new_idx = q->used_pub;
     q->signalled = new_idx;
@@ -488,6 +481,8 @@ int xcv_vq_device_enable_notify(struct xcv_vq_device *q)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdev_enable_notify(q);
     if (q->event_idx) {
         /* avail_event: device-written, read by the driver when deciding to notify. */
         size_t off = XCV_USED_AVAIL_EVENT(q->num);
@@ -511,6 +506,10 @@ void xcv_vq_device_disable_notify(struct xcv_vq_device *q)
 {
     if (q == NULL || q->broken != 0)
         return;
+    if (q->packed) {
+        xcv_pdev_disable_notify(q);
+        return;
+    }
     if (q->event_idx) {
         /* An event index just behind the consumer is not crossed again for ~64K entries. */
         size_t off = XCV_USED_AVAIL_EVENT(q->num);
@@ -526,6 +525,8 @@ int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_
 {
     if (q == NULL)
         return XCV_EINVAL;
+    if (q->packed)
+        return XCV_ENOTSUP; /* vhost-user's packed base carries wrap counters: not supported */
     if (q->broken != 0)
         return XCV_EBROKEN;
     if (q->in_flight != 0u)
@@ -542,7 +543,9 @@ int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_
 
 uint16_t xcv_vq_device_next_avail(const struct xcv_vq_device *q)
 {
-    return q != NULL ? q->last_avail : 0u;
+    if (q == NULL)
+        return 0u;
+    return q->packed ? xcv_pdev_next_avail(q) : q->last_avail;
 }
 
 int xcv_vq_device_broken(const struct xcv_vq_device *q)

@@ -6,12 +6,16 @@
  * table, the available ring and used_event; the device is the only writer of the used ring and
  * avail_event. Reclaiming never reads the descriptor table: the private slot array is the
  * truth about what was posted, and everything read from the used ring is validated against it.
+ *
+ * A queue negotiated with VIRTIO_F_RING_PACKED is a packed ring: each public function checks
+ * its arguments and the queue's state here, then hands the work to packed_driver.c.
  */
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
 #include "xcvirtio/vq_driver.h"
 
 #include "../common/shm.h"
+#include "packed_driver.h"
 #include "ring.h"
 
 static int drv_break(struct xcv_vq_driver *q, int err)
@@ -25,6 +29,8 @@ static int drv_break(struct xcv_vq_driver *q, int err)
 
 static size_t drv_ring_bytes(const struct xcv_vq_driver *q)
 {
+    if (q->packed)
+        return xcv_pdrv_ring_bytes(q);
     return (size_t)(q->used - q->desc) + XCV_VRING_USED_BYTES(q->num);
 }
 
@@ -52,6 +58,8 @@ static void drv_restart(struct xcv_vq_driver *q)
     q->in_flight = 0;
     q->detach_cursor = 0;
     q->avail_flags = 0;
+    q->pend_chains = 0;
+    q->first_flags = 0;
 }
 
 int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_config *cfg)
@@ -59,15 +67,22 @@ int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_confi
     if (q == NULL || cfg == NULL || cfg->ring == NULL || cfg->slots == NULL)
         return XCV_EINVAL;
     const struct xcv_vring_layout *r = cfg->ring;
-    if (!xcv_is_pow2(r->num) || r->num > XCV_VRING_MAX_NUM || r->desc == NULL || r->avail == NULL ||
-        r->used == NULL)
-        return XCV_EINVAL;
-    if ((uint8_t *)r->avail != (uint8_t *)r->desc + XCV_VRING_AVAIL_OFFSET(r->num) ||
-        (uint8_t *)r->used < (uint8_t *)r->avail + XCV_VRING_AVAIL_BYTES(r->num))
-        return XCV_EINVAL;
-    if (cfg->indirect_local != NULL &&
-        (cfg->indirect_max < 2u || ((uintptr_t)cfg->indirect_local & 15u) != 0u))
-        return XCV_EINVAL;
+    /* A packed ring has its own layout (xcv_vring_packed_layout) and no indirect tables. */
+    bool packed = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u;
+    if (packed) {
+        if (!xcv_pdrv_ring_ok(r))
+            return XCV_EINVAL;
+    } else {
+        if (!xcv_is_pow2(r->num) || r->num > XCV_VRING_MAX_NUM || r->desc == NULL ||
+            r->avail == NULL || r->used == NULL)
+            return XCV_EINVAL;
+        if ((uint8_t *)r->avail != (uint8_t *)r->desc + XCV_VRING_AVAIL_OFFSET(r->num) ||
+            (uint8_t *)r->used < (uint8_t *)r->avail + XCV_VRING_AVAIL_BYTES(r->num))
+            return XCV_EINVAL;
+        if (cfg->indirect_local != NULL &&
+            (cfg->indirect_max < 2u || ((uintptr_t)cfg->indirect_local & 15u) != 0u))
+            return XCV_EINVAL;
+    }
     if (cfg->port != NULL && cfg->port->ops == NULL)
         return XCV_EINVAL;
 
@@ -81,7 +96,8 @@ int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_confi
     q->mask = (uint16_t)(r->num - 1u);
     q->queue_index = cfg->queue_index;
     q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
-    q->indirect = cfg->indirect_local != NULL &&
+    q->packed = packed;
+    q->indirect = !packed && cfg->indirect_local != NULL &&
                   (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
     q->ind_local = q->indirect ? (uint8_t *)cfg->indirect_local : NULL;
     q->ind_bus = q->indirect ? cfg->indirect_bus : 0u;
@@ -137,6 +153,8 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
     unsigned n = n_out + n_in;
     if (sg == NULL || token == NULL || n == 0u || n < n_out || n > q->num)
         return XCV_EINVAL;
+    if (q->packed)
+        return xcv_pdrv_add(q, sg, n_out, n_in, token);
     if (n == 1u) {
         /* One segment (the common case): no list walk, no indirect table. */
         if (q->num_free == 0u)
@@ -212,6 +230,8 @@ int xcv_vq_driver_add_burst(struct xcv_vq_driver *q, const struct xcv_sg *sg, un
     }
     if (n != 0u && q->num_free == 0u)
         return XCV_ENOSPC;
+    if (q->packed)
+        return xcv_pdrv_add_burst(q, sg, n, device_writable, tokens);
     unsigned k = n < q->num_free ? n : q->num_free;
     uint16_t flags = device_writable ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u;
     for (unsigned i = 0; i < k; i++) {
@@ -230,6 +250,8 @@ int xcv_vq_driver_publish(struct xcv_vq_driver *q)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdrv_publish(q);
     uint16_t n = (uint16_t)(q->avail_idx - q->avail_pub);
     if (n == 0u)
         return 0;
@@ -247,6 +269,8 @@ int xcv_vq_driver_kick_prepare(struct xcv_vq_driver *q)
     int r = xcv_vq_driver_publish(q);
     if (r < 0)
         return r;
+    if (q->packed)
+        return xcv_pdrv_kick_decide(q);
     uint16_t old_idx = q->avail_kicked;
     uint16_t new_idx = q->avail_pub;
     q->avail_kicked = new_idx;
@@ -347,6 +371,8 @@ int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdrv_get_one(q, token, len);
     return drv_get_one(q, token, len);
 }
 
@@ -358,7 +384,8 @@ int xcv_vq_driver_get_used_burst(struct xcv_vq_driver *q, void **tokens, uint32_
         return XCV_EBROKEN;
     unsigned k = 0;
     while (k < n) {
-        int r = drv_get_one(q, &tokens[k], &lens[k]);
+        int r = q->packed ? xcv_pdrv_get_one(q, &tokens[k], &lens[k])
+                          : drv_get_one(q, &tokens[k], &lens[k]);
         if (r == XCV_EAGAIN)
             break;
         if (r != XCV_OK)
@@ -370,6 +397,8 @@ int xcv_vq_driver_get_used_burst(struct xcv_vq_driver *q, void **tokens, uint32_
 
 void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead)
 {
+    if (q != NULL && q->packed)
+        return xcv_pdrv_peek_used(q, ahead);
     if (q == NULL || q->broken != 0 || (uint16_t)(q->used_seen - q->last_used) <= ahead)
         return NULL;
     /* Used entry: device-written, covered by the used index already acquired. A hint only:
@@ -386,6 +415,8 @@ int xcv_vq_driver_enable_notify(struct xcv_vq_driver *q)
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdrv_enable_notify(q);
     if (q->event_idx) {
         /* used_event: driver-written, read by the device when deciding to notify. */
         size_t off = XCV_AVAIL_USED_EVENT(q->num);
@@ -409,6 +440,10 @@ void xcv_vq_driver_disable_notify(struct xcv_vq_driver *q)
 {
     if (q == NULL || q->broken != 0)
         return;
+    if (q->packed) {
+        xcv_pdrv_disable_notify(q);
+        return;
+    }
     if (q->event_idx) {
         /* An event index just behind the consumer is not crossed again for ~64K entries. */
         size_t off = XCV_AVAIL_USED_EVENT(q->num);
@@ -430,7 +465,10 @@ int xcv_vq_driver_detach_unused(struct xcv_vq_driver *q, void **token)
         q->detach_cursor = (uint16_t)((i + 1u) & q->mask);
         if (q->slots[i].token != NULL) {
             *token = q->slots[i].token;
-            drv_reclaim(q, i);
+            if (q->packed)
+                xcv_pdrv_detach(q, i);
+            else
+                drv_reclaim(q, i);
             return XCV_OK;
         }
     }

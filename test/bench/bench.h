@@ -76,10 +76,10 @@ double bench_spsc(uint64_t tokens, unsigned batch);
 /* ---- B1/B2 ours (bench_ring.c) ---- */
 
 /* Polled throughput: ring of @p qsize, 1-segment buffers, publish every @p batch: ns/buffer. */
-double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch);
+double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch, bool packed);
 
 /* Polled round trip with one buffer in flight: ns per round trip (median of batches). */
-double bench_vring_rtt(unsigned rounds, unsigned batch);
+double bench_vring_rtt(unsigned rounds, unsigned batch, bool packed);
 
 /* Both roles in one thread (no sharing, instruction cost only), publish every @p batch. */
 double bench_vring_single(uint64_t buffers, unsigned batch);

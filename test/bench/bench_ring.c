@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * B1 and B2, ours: the split virtqueue polled by two pinned threads over one window, with every
+ * B1 and B2, ours: the split (or packed) virtqueue polled by two pinned threads over one window,
+ * with every
  * check of both roles in place (the device validates each chain and translates its address
  * through the window; the driver validates each used entry against its shadow).
  *
@@ -61,14 +62,16 @@ static bool vr_stopped(struct vr_ctx *c)
     return atomic_load_explicit(&c->stop, memory_order_relaxed);
 }
 
-static int vr_setup(struct vr_ctx *c, unsigned qsize, unsigned batch, uint64_t count)
+static int vr_setup(struct vr_ctx *c, unsigned qsize, unsigned batch, uint64_t count, bool packed)
 {
     struct xcv_vring_layout lay;
     memset(g_win, 0, DATA_OFF);
-    int r = xcv_vring_layout(g_win, BUS_BASE, qsize, BENCH_LINE, &lay);
+    int r = packed ? xcv_vring_packed_layout(g_win, BUS_BASE, qsize, BENCH_LINE, &lay)
+                   : xcv_vring_layout(g_win, BUS_BASE, qsize, BENCH_LINE, &lay);
     if (r != XCV_OK)
         return r;
-    uint64_t feat = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX);
+    uint64_t feat = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
+                    (packed ? XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) : UINT64_C(0));
     struct xcv_vq_driver_config dc = {.ring = &lay, .slots = c->dslots, .features = feat};
     r = xcv_vq_driver_init(&c->drv, &dc);
     if (r != XCV_OK)
@@ -189,10 +192,10 @@ static void *vr_driver_stream(void *arg)
     return NULL;
 }
 
-double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch)
+double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch, bool packed)
 {
     struct vr_ctx *c = &g_vr;
-    if (qsize > QMAX || batch == 0u || vr_setup(c, qsize, batch, buffers) != XCV_OK)
+    if (qsize > QMAX || batch == 0u || vr_setup(c, qsize, batch, buffers, packed) != XCV_OK)
         return -1.0;
     if (bench_run_pair(vr_driver_stream, vr_device, c) != 0 || c->err != 0) {
         fprintf(stderr, "bench_vring_stream: %s\n", xcv_strerror(c->err));
@@ -229,12 +232,12 @@ static void *vr_driver_rtt(void *arg)
     return NULL;
 }
 
-double bench_vring_rtt(unsigned rounds, unsigned batch)
+double bench_vring_rtt(unsigned rounds, unsigned batch, bool packed)
 {
     static double samples[4096];
     struct vr_ctx *c = &g_vr;
     unsigned nb = batch != 0u ? rounds / batch : 0u;
-    if (nb == 0u || nb > 4096u || vr_setup(c, 256, 1, (uint64_t)nb * batch) != XCV_OK)
+    if (nb == 0u || nb > 4096u || vr_setup(c, 256, 1, (uint64_t)nb * batch, packed) != XCV_OK)
         return -1.0;
     c->tbatch = batch;
     c->samples = samples;
@@ -248,7 +251,7 @@ double bench_vring_rtt(unsigned rounds, unsigned batch)
 double bench_vring_single(uint64_t buffers, unsigned batch)
 {
     struct vr_ctx *c = &g_vr;
-    if (batch == 0u || vr_setup(c, 256, batch, buffers) != XCV_OK)
+    if (batch == 0u || vr_setup(c, 256, batch, buffers, false) != XCV_OK)
         return -1.0;
     uint64_t t0 = bench_now_ns();
     uint64_t sent = 0, done = 0;

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private: translation of driver-supplied bus addresses for the device role of both ring
+ * layouts (device.c, packed_device.c).
+ */
+#ifndef XCV_SRC_VRING_TRANSLATE_H
+#define XCV_SRC_VRING_TRANSLATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xcvirtio/error.h"
+#include "xcvirtio/vq_device.h"
+#include "xcvirtio/window.h"
+
+/* Is [bus, bus + len) wholly inside @w? xcv_window_translate()'s check, inline: off <= size and
+ * len <= size - off, written so that nothing can overflow. */
+static inline bool xcv_dev_in_window(const struct xcv_window *w, uint64_t bus, uint64_t len,
+                                     void **p)
+{
+    uint64_t off = bus - w->bus_base;
+    if (bus < w->bus_base || off > w->size || len > w->size - off)
+        return false;
+    *p = w->local + off;
+    return true;
+}
+
+/* Translate a driver address: the window of the last hit first (buffers of a queue mostly come
+ * from one window), then every window. The hint is checked against the count each time: a host
+ * transport may replace the memory map of a live queue with a smaller one. */
+static inline int xcv_dev_translate(struct xcv_vq_device *q, uint64_t bus, uint64_t len, void **p)
+{
+    const struct xcv_memmap *m = q->mem;
+    if (q->win_hint < m->count && xcv_dev_in_window(&m->windows[q->win_hint], bus, len, p))
+        return XCV_OK;
+    for (uint32_t i = 0; i < m->count; i++) {
+        if (xcv_dev_in_window(&m->windows[i], bus, len, p)) {
+            q->win_hint = i;
+            return XCV_OK;
+        }
+    }
+    return xcv_memmap_translate(m, bus, len, p); /* fails too: its error code */
+}
+
+#endif /* XCV_SRC_VRING_TRANSLATE_H */
