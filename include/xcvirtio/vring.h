@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /**
  * @file vring.h
- * @brief Split virtqueue memory layout (virtio 1.2, section 2.7) and its sizing macros.
+ * @brief Virtqueue memory layouts, split (virtio 1.2, section 2.7) and packed (2.8), and their
+ * sizing macros.
  *
  * A split ring has three areas: the descriptor table and the available ring, both written only
  * by the driver, and the used ring, written only by the device. libxcvirtio places the used
