@@ -118,19 +118,23 @@ fi
 # ---- B5: code size of the freestanding library (-Os), from the bare-metal presets ----------
 ROWS=()
 size_row() {
-    local preset=$1 tool=$2 label=$3 all vring
+    local preset=$1 tool=$2 label=$3 all split packed
     cmake --preset "$preset" >"build/bench/configure-$preset.log" 2>&1 || return 1
     cmake --build --preset "$preset" -j "$JOBS" --target xcvirtio \
         >"build/bench/build-$preset.log" 2>&1 || return 1
     local lib=build/$preset/libxcvirtio.a
-    # text, data, bss of the whole archive, and of the split virtqueue alone.
+    # text, data, bss of the whole archive, of the split virtqueue and of the packed one.
     all=$("$tool" -t "$lib" | tail -1 | awk '{ printf "%s/%s/%s", $1, $2, $3 }')
-    vring=$("$tool" "$lib" | awk '$6 ~ /^(driver|device|layout)\.c\.o/ { t += $1; d += $2; b += $3 }
+    split=$("$tool" "$lib" | awk '$6 ~ /^(driver|device|layout)\.c\.o/ { t += $1; d += $2; b += $3 }
                                   END { printf "%d/%d/%d", t, d, b }')
+    packed=$("$tool" "$lib" | awk '$6 ~ /^packed_(driver|device)\.c\.o/ { t += $1; d += $2; b += $3 }
+                                   END { printf "%d/%d/%d", t, d, b }')
     ROWS+=("$(printf '%-3s %-54s %-12s %3s %11s %11s' "B5" \
         "libxcvirtio.a $label -Os, text/data/bss bytes" "-" "-" "$all" "-")")
     ROWS+=("$(printf '%-3s %-54s %-12s %3s %11s %11s' "" \
-        "  of which split virtqueue (driver+device+layout)" "-" "-" "$vring" "-")")
+        "  of which split virtqueue (driver+device+layout)" "-" "-" "$split" "-")")
+    ROWS+=("$(printf '%-3s %-54s %-12s %3s %11s %11s' "" \
+        "  of which packed virtqueue (driver+device)" "-" "-" "$packed" "-")")
 }
 if [[ $SIZE -eq 1 ]]; then
     echo "bench.sh: building the bare-metal libraries for B5"
