@@ -97,4 +97,45 @@ enum drv_op {
     DRV_OP_COUNT
 };
 
+/* Script opcodes of fuzz_vq_packed_device_pop (byte % PDEV_OP_COUNT). */
+enum pdev_op {
+    PDEV_OP_POP,
+    PDEV_OP_POP_BURST, /* pop up to n chains in one call */
+    PDEV_OP_POP_OR_ARM,
+    PDEV_OP_PUSH,     /* push a popped chain with a valid length */
+    PDEV_OP_PUSH_ANY, /* push an arbitrary id and length; the model predicts the result */
+    PDEV_OP_PUBLISH,
+    PDEV_OP_SHOULD_NOTIFY,
+    PDEV_OP_FLUSH,
+    PDEV_OP_PROCESS,
+    PDEV_OP_ENABLE_NOTIFY,
+    PDEV_OP_DISABLE_NOTIFY,
+    PDEV_OP_RESET,   /* transport reset; the driver may clear its ring too */
+    PDEV_OP_PATCH,   /* the driver rewrites some bytes */
+    PDEV_OP_DESC,    /* the driver writes one descriptor near the device's position */
+    PDEV_OP_OFFER,   /* the driver offers a well-formed chain at its own position */
+    PDEV_OP_RELEASE, /* the driver stores the first flags it held back */
+    PDEV_OP_EVENT,   /* the driver writes its event suppression area */
+    PDEV_OP_COUNT
+};
+
+/* Script opcodes of fuzz_vq_packed_driver_used (byte % PDRV_OP_COUNT). */
+enum pdrv_op {
+    PDRV_OP_ADD,
+    PDRV_OP_ADD_BURST,
+    PDRV_OP_PUBLISH,
+    PDRV_OP_KICK_PREPARE, /* kick_prepare, or kick through the port */
+    PDRV_OP_COMPLETE,     /* behave: use k published chains correctly, in an order of its choice */
+    PDRV_OP_USED_DESC,    /* write one used descriptor (flags, id, len) near last_used */
+    PDRV_OP_PATCH,        /* write raw bytes anywhere in the ring memory */
+    PDRV_OP_DEV_EVENT,    /* write the device event suppression area */
+    PDRV_OP_GET_USED,
+    PDRV_OP_GET_USED_BURST,
+    PDRV_OP_PEEK_USED, /* peek, then take one */
+    PDRV_OP_ENABLE_NOTIFY,
+    PDRV_OP_DISABLE_NOTIFY,
+    PDRV_OP_RECOVER, /* detach everything, reset the queue */
+    PDRV_OP_COUNT
+};
+
 #endif /* XCV_TEST_FUZZ_COMMON_H */

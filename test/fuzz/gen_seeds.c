@@ -20,7 +20,7 @@
 
 #include "fuzz_common.h"
 
-#define WIN1 2048u /* must match fuzz_vq_device_pop.c */
+#define WIN1 2048u /* must match fuzz_vq_device_pop.c and fuzz_vq_packed_device_pop.c */
 
 struct buf {
     uint8_t b[4096];
@@ -264,18 +264,240 @@ static int drv_seeds(const char *dir)
     return rc;
 }
 
+/* ---- fuzz_vq_packed_device_pop ---- */
+
+/* Size selectors of fuzz_vq_packed_device_pop (its SIZES table): 0 -> 8, 1 -> 6, 2 -> 1,
+ * 3 -> 2, 4 -> 3, 5 -> 5, 6 -> 16, 7 -> 32. */
+static void pdev_init(struct dev_seed *s, uint8_t cfg, uint8_t size_sel, uint16_t num,
+                      uint8_t max_chain)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    s->log2num = size_sel; /* the same byte of the input */
+    s->max_chain = max_chain;
+    s->num = num;
+}
+
+/* A packed descriptor at ring position @p pos (standard layout: the ring at offset 0). */
+static void pdesc(struct dev_seed *s, unsigned pos, uint64_t addr, uint32_t len, unsigned id,
+                  unsigned flags)
+{
+    uint8_t *d = s->win + (size_t)pos * XCV_VRING_DESC_SIZE;
+    xcv_le64_store(d, addr);
+    xcv_le32_store(d + 8, len);
+    xcv_le16_store(d + 12, (uint16_t)id);
+    xcv_le16_store(d + 14, (uint16_t)flags);
+}
+
+/* A PDEV_OP_OFFER step: @p shape is n_out | n_in << 3 (| 0x40 hold | 0x80 resync). */
+static void script_offer(struct dev_seed *s, unsigned shape, unsigned idb, unsigned n, unsigned len)
+{
+    put8(&s->script, PDEV_OP_OFFER);
+    put8(&s->script, shape);
+    put8(&s->script, idb);
+    for (unsigned k = 0; k < n; k++)
+        put8(&s->script, len + k);
+}
+
+static int pdev_seeds(const char *dir)
+{
+    struct dev_seed s;
+    int rc = 0;
+    const unsigned AV = XCV_VRING_PACKED_DESC_F_AVAIL; /* available in lap 0 */
+    const unsigned NX = XCV_VRING_DESC_F_NEXT;
+    const unsigned WR = XCV_VRING_DESC_F_WRITE;
+
+    /* 1: EVENT_IDX, 8 entries: three chains in the ring (2, 1 and 3 descriptors), popped one
+     * by one and in a burst, used out of order, published, notified on a DESC event; then the
+     * driver offers more chains until the ring has wrapped. */
+    pdev_init(&s, 0x01, 0, 8, 0);
+    pdesc(&s, 0, 0x400, 32, 0, AV | NX);
+    pdesc(&s, 1, 0x440, 64, 0, AV | WR);
+    pdesc(&s, 2, 0x480, 16, 1, AV);
+    pdesc(&s, 3, 0x4c0, 16, 2, AV | NX);
+    pdesc(&s, 4, 0x500, 32, 2, AV | WR | NX);
+    pdesc(&s, 5, 0x540, 32, 2, AV | WR);
+    memset(s.win + 0x400, 0x41, 32);
+    put8(&s.script, PDEV_OP_POP);
+    put8(&s.script, PDEV_OP_POP_BURST), put8(&s.script, 3);
+    put8(&s.script, PDEV_OP_PUSH), put8(&s.script, 2), put8(&s.script, 200);
+    put8(&s.script, PDEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 255);
+    put8(&s.script, PDEV_OP_EVENT), put8(&s.script, 2), put16(&s.script, 9);
+    put8(&s.script, PDEV_OP_PUBLISH);
+    put8(&s.script, PDEV_OP_SHOULD_NOTIFY);
+    put8(&s.script, PDEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 0);
+    put8(&s.script, PDEV_OP_FLUSH);
+    script_offer(&s, 0x80 | 1 | (1 << 3), 0, 2, 8);
+    script_offer(&s, 1, 0, 1, 4);
+    script_offer(&s, 2 | (1 << 3), 0, 3, 12);
+    put8(&s.script, PDEV_OP_PROCESS), put8(&s.script, 7);
+    put8(&s.script, 0), put8(&s.script, 0x80), put8(&s.script, 0x81);
+    script_offer(&s, 1 | (2 << 3), 0, 3, 20);
+    put8(&s.script, PDEV_OP_ENABLE_NOTIFY);
+    put8(&s.script, PDEV_OP_POP_OR_ARM);
+    put8(&s.script, PDEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 100);
+    put8(&s.script, PDEV_OP_FLUSH);
+    put8(&s.script, PDEV_OP_POP_OR_ARM);
+    rc |= dev_emit(dir, "ring8_event_burst_wrap.bin", &s);
+
+    /* 2: 6 entries (not a power of two), no features: the driver offers chains of 1 to 3
+     * descriptors, the device processes them, round and round for several laps. */
+    pdev_init(&s, 0x00, 1, 6, 0);
+    for (unsigned lap = 0; lap < 5; lap++) {
+        script_offer(&s, 1, 0, 1, 10);
+        script_offer(&s, 1 | (1 << 3), 0, 2, 20);
+        script_offer(&s, 1 | (2 << 3), 0, 3, 30);
+        put8(&s.script, PDEV_OP_PROCESS), put8(&s.script, 4);
+        put8(&s.script, 0), put8(&s.script, 0x80), put8(&s.script, 0x41);
+        put8(&s.script, PDEV_OP_DISABLE_NOTIFY);
+    }
+    put8(&s.script, PDEV_OP_RESET), put8(&s.script, 1);
+    script_offer(&s, 2, 0, 2, 5);
+    put8(&s.script, PDEV_OP_POP);
+    rc |= dev_emit(dir, "ring6_laps.bin", &s);
+
+    /* 3: INDIRECT_DESC negotiated, 8 entries, max_chain 4: an indirect descriptor, a NEXT
+     * into a descriptor that is not available, a chain longer than max_chain, an id already
+     * in flight, a readable after a writable: each must break the queue (reset in between). */
+    pdev_init(&s, 0x40, 0, 8, 4);
+    pdesc(&s, 0, 0x400, 48, 0, AV | XCV_VRING_DESC_F_INDIRECT);
+    put8(&s.script, PDEV_OP_POP);
+    put8(&s.script, PDEV_OP_RESET), put8(&s.script, 1);
+    script_offer(&s, 2, 0, 2, 8);    /* positions 0-1: a good chain, id 0 */
+    put8(&s.script, PDEV_OP_POP);    /* in flight: id 0 */
+    script_offer(&s, 1, 0x80, 1, 8); /* position 2: id 0 again */
+    put8(&s.script, PDEV_OP_POP);    /* refused: id in flight */
+    put8(&s.script, PDEV_OP_RESET), put8(&s.script, 1);
+    put8(&s.script, PDEV_OP_DESC), put8(&s.script, 0), put8(&s.script, NX); /* avail, NEXT */
+    put16(&s.script, 0x400), put16(&s.script, 16), put8(&s.script, 1);
+    put8(&s.script, PDEV_OP_POP); /* refused: position 1 is not available */
+    put8(&s.script, PDEV_OP_RESET), put8(&s.script, 1);
+    script_offer(&s, 5, 0, 5, 8); /* five descriptors, max_chain 4 */
+    put8(&s.script, PDEV_OP_POP);
+    put8(&s.script, PDEV_OP_RESET), put8(&s.script, 1);
+    put8(&s.script, PDEV_OP_DESC), put8(&s.script, 0), put8(&s.script, NX | WR);
+    put16(&s.script, 0x400), put16(&s.script, 16), put8(&s.script, 1);
+    put8(&s.script, PDEV_OP_DESC), put8(&s.script, 1), put8(&s.script, 0);
+    put16(&s.script, 0x440), put16(&s.script, 16), put8(&s.script, 1);
+    put8(&s.script, PDEV_OP_POP); /* refused: readable after writable */
+    put8(&s.script, PDEV_OP_POP); /* broken */
+    rc |= dev_emit(dir, "attacks_indirect_next_len_id.bin", &s);
+
+    /* 4: polled, two windows (window 2 at bus 0x100000), 5 entries: a chain with a buffer in
+     * each window; a batch whose first flags the driver stores last; a whole ring in flight
+     * and one more offered (more than the ring holds). */
+    pdev_init(&s, 0x02 | 0x04, 5, 5, 0);
+    pdesc(&s, 0, 0x100, 16, 3, AV | NX);
+    pdesc(&s, 1, 0x100000 + 0x10, 64, 3, AV | WR);
+    s.win[WIN1 + 0x10] = 0x5a;
+    put8(&s.script, PDEV_OP_POP);
+    put8(&s.script, PDEV_OP_PUSH), put8(&s.script, 0), put8(&s.script, 255);
+    put8(&s.script, PDEV_OP_FLUSH);
+    put8(&s.script, PDEV_OP_OFFER), put8(&s.script, 0x80 | 0x40 | 1), put8(&s.script, 0);
+    put8(&s.script, 8);
+    script_offer(&s, 1, 0, 1, 8);
+    put8(&s.script, PDEV_OP_POP); /* nothing yet: the first flags are held */
+    put8(&s.script, PDEV_OP_RELEASE);
+    put8(&s.script, PDEV_OP_POP_BURST), put8(&s.script, 4);
+    script_offer(&s, 3, 0, 3, 8);
+    script_offer(&s, 1, 0, 1, 8);
+    put8(&s.script, PDEV_OP_POP_BURST), put8(&s.script, 4);
+    put8(&s.script, PDEV_OP_POP);
+    rc |= dev_emit(dir, "polled_two_windows_held_full.bin", &s);
+    return rc;
+}
+
+/* ---- fuzz_vq_packed_driver_used ---- */
+
+static void pdrv_add(struct buf *o, unsigned n_out, unsigned n_in, unsigned len)
+{
+    put8(o, PDRV_OP_ADD), put8(o, n_out | (n_in << 3));
+    for (unsigned k = 0; k < n_out + n_in; k++)
+        put8(o, len + k);
+}
+
+static int pdrv_seeds(const char *dir)
+{
+    struct buf o;
+    int rc = 0;
+
+    /* 1: EVENT_IDX, 8 entries: post chains of 2, 3 and 1 descriptors, kick, the device uses
+     * them out of order, take them in a burst and by peeking; repeat until the ring wrapped. */
+    o.n = 0;
+    put8(&o, 0x01), put8(&o, 3);
+    for (unsigned round = 0; round < 4; round++) {
+        pdrv_add(&o, 1, 1, 31);
+        pdrv_add(&o, 1, 2, 7);
+        pdrv_add(&o, 0, 1, 100);
+        put8(&o, PDRV_OP_KICK_PREPARE), put8(&o, round & 1u);
+        put8(&o, PDRV_OP_COMPLETE), put8(&o, 3);
+        put8(&o, 1), put32(&o, 10);
+        put8(&o, 0), put32(&o, 20);
+        put8(&o, 0), put32(&o, 1000);
+        put8(&o, PDRV_OP_PEEK_USED), put8(&o, 0);
+        put8(&o, PDRV_OP_GET_USED_BURST), put8(&o, 8);
+        put8(&o, PDRV_OP_ENABLE_NOTIFY);
+        put8(&o, PDRV_OP_DEV_EVENT), put8(&o, 2), put16(&o, 9);
+    }
+    /* Four writable one-segment chains in a burst (0x82 % 9 == 4, bit 7: writable). */
+    put8(&o, PDRV_OP_ADD_BURST), put8(&o, 0x82);
+    put8(&o, 1), put8(&o, 2), put8(&o, 3), put8(&o, 4);
+    put8(&o, PDRV_OP_KICK_PREPARE), put8(&o, 1);
+    put8(&o, PDRV_OP_DISABLE_NOTIFY);
+    put8(&o, PDRV_OP_COMPLETE), put8(&o, 2), put8(&o, 0), put32(&o, 1), put8(&o, 0), put32(&o, 2);
+    put8(&o, PDRV_OP_PEEK_USED), put8(&o, 1);
+    put8(&o, PDRV_OP_GET_USED), put8(&o, 3);
+    rc |= write_file(dir, "event_idx_out_of_order_wrap.bin", o.b, o.n);
+
+    /* 2: 4 entries: a used descriptor naming a chain not yet published, one with too long a
+     * length, one at a position with nothing published; recovery in between. */
+    o.n = 0;
+    put8(&o, 0x00), put8(&o, 2);
+    pdrv_add(&o, 1, 1, 15);
+    put8(&o, PDRV_OP_PUBLISH);
+    pdrv_add(&o, 1, 0, 15); /* not published */
+    put8(&o, PDRV_OP_USED_DESC), put8(&o, 0), put8(&o, 0), put8(&o, 1), put8(&o, 0);
+    put8(&o, PDRV_OP_GET_USED), put8(&o, 0);
+    put8(&o, PDRV_OP_RECOVER), put8(&o, 1);
+    pdrv_add(&o, 0, 1, 15);
+    put8(&o, PDRV_OP_KICK_PREPARE), put8(&o, 0);
+    put8(&o, PDRV_OP_USED_DESC), put8(&o, 0), put8(&o, 4), put8(&o, 0), put8(&o, 0x40);
+    put8(&o, PDRV_OP_PEEK_USED), put8(&o, 0);
+    put8(&o, PDRV_OP_RECOVER), put8(&o, 0);
+    put8(&o, PDRV_OP_USED_DESC), put8(&o, 0), put8(&o, 0), put8(&o, 0x80), put16(&o, 0),
+        put8(&o, 0);
+    put8(&o, PDRV_OP_ENABLE_NOTIFY);
+    put8(&o, PDRV_OP_GET_USED), put8(&o, 0);
+    rc |= write_file(dir, "bad_id_len_idx.bin", o.b, o.n);
+
+    /* 3: 1 entry: every chain takes the whole ring, so the wrap counter flips each time. */
+    o.n = 0;
+    put8(&o, 0x01), put8(&o, 0);
+    for (unsigned round = 0; round < 6; round++) {
+        pdrv_add(&o, 0, 1, 50);
+        put8(&o, PDRV_OP_KICK_PREPARE), put8(&o, 1);
+        put8(&o, PDRV_OP_COMPLETE), put8(&o, 1), put8(&o, 0), put32(&o, 25);
+        put8(&o, PDRV_OP_GET_USED), put8(&o, 0);
+        put8(&o, PDRV_OP_ENABLE_NOTIFY);
+    }
+    rc |= write_file(dir, "ring1_flip.bin", o.b, o.n);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr,
-                "usage: %s <corpus-dir> (with fuzz_vq_device_pop/ and "
-                "fuzz_vq_driver_used/ in it)\n",
+                "usage: %s <corpus-dir> (with fuzz_vq_device_pop/, fuzz_vq_driver_used/, "
+                "fuzz_vq_packed_device_pop/ and fuzz_vq_packed_driver_used/ in it)\n",
                 argv[0]);
         return 2;
     }
-    char d1[400], d2[400];
+    char d1[400], d2[400], d3[400], d4[400];
     snprintf(d1, sizeof d1, "%s/fuzz_vq_device_pop", argv[1]);
     snprintf(d2, sizeof d2, "%s/fuzz_vq_driver_used", argv[1]);
-    int rc = dev_seeds(d1) | drv_seeds(d2);
+    snprintf(d3, sizeof d3, "%s/fuzz_vq_packed_device_pop", argv[1]);
+    snprintf(d4, sizeof d4, "%s/fuzz_vq_packed_driver_used", argv[1]);
+    int rc = dev_seeds(d1) | drv_seeds(d2) | pdev_seeds(d3) | pdrv_seeds(d4);
     return rc == 0 ? 0 : 1;
 }
