@@ -194,6 +194,20 @@ static void net_tx_header(void *buf, const struct xcv_net_hdr *hdr)
     }
 }
 
+/* Publish @done posted frames with at most one notification; returns @done, or XCV_EBROKEN when
+ * the queue broke before the publish (every chain then comes back at reset). A failed doorbell
+ * after the publish is counted, never reported as frames not sent. */
+static int net_tx_publish(struct xcv_net_drv *d, struct xcv_vq_driver *q, unsigned done)
+{
+    int r = xcv_vq_driver_kick(q);
+    if (r == XCV_EBROKEN)
+        return r;
+    if (r < 0)
+        d->stats.doorbell_errors++;
+    net_renew_hint(d, q, &d->tx_hint_age, done);
+    return (int)done;
+}
+
 /* Take back transmit buffers the device has used. */
 static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
 {
@@ -254,16 +268,7 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
             break;
         }
     }
-    if (done == 0u)
-        return err;
-    /* One publish and at most one notification for the whole burst. */
-    r = xcv_vq_driver_kick(q);
-    if (r == XCV_EBROKEN)
-        return r; /* not published: the queue is broken and every chain comes back at reset */
-    if (r < 0)
-        d->stats.doorbell_errors++; /* published: never report the frames as not sent */
-    net_renew_hint(d, q, &d->tx_hint_age, done);
-    return (int)done;
+    return done == 0u ? err : net_tx_publish(d, q, done);
 }
 
 int xcv_net_drv_send(struct xcv_net_drv *d, const struct xcv_net_hdr *hdr, const void *frame,
@@ -491,15 +496,7 @@ int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs,
             break;
         }
     }
-    if (done == 0u)
-        return err;
-    r = xcv_vq_driver_kick(q);
-    if (r == XCV_EBROKEN)
-        return r;
-    if (r < 0)
-        d->stats.doorbell_errors++; /* published: never report the frames as not sent */
-    net_renew_hint(d, q, &d->tx_hint_age, done);
-    return (int)done;
+    return done == 0u ? err : net_tx_publish(d, q, done);
 }
 
 int xcv_net_drv_receive(struct xcv_net_drv *d, struct xcv_net_hdr *hdr, void *buf, uint32_t cap,

@@ -65,14 +65,6 @@ void xcv_vq_device_reset(struct xcv_vq_device *q)
     q->single = false;
 }
 
-static int dev_map_area(const struct xcv_memmap *m, uint64_t bus, size_t len, uint64_t align,
-                        void **local)
-{
-    if ((bus & (align - 1u)) != 0u)
-        return XCV_EPROTO_LAYOUT;
-    return xcv_memmap_translate(m, bus, len, local);
-}
-
 int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg)
 {
     if (q == NULL || cfg == NULL || cfg->mem == NULL || cfg->mem->windows == NULL ||
@@ -89,11 +81,11 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     void *desc;
     void *avail;
     void *used;
-    int r = dev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &desc);
+    int r = xcv_dev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &desc);
     if (r == XCV_OK)
-        r = dev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_AVAIL_BYTES(cfg->num), 2u, &avail);
+        r = xcv_dev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_AVAIL_BYTES(cfg->num), 2u, &avail);
     if (r == XCV_OK)
-        r = dev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_USED_BYTES(cfg->num), 4u, &used);
+        r = xcv_dev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_USED_BYTES(cfg->num), 4u, &used);
     if (r != XCV_OK)
         return r;
 

@@ -118,14 +118,6 @@ void xcv_pdev_reset(struct xcv_vq_device *q)
     q->single = false;
 }
 
-static int pdev_map_area(const struct xcv_memmap *m, uint64_t bus, size_t len, uint64_t align,
-                         void **local)
-{
-    if ((bus & (align - 1u)) != 0u)
-        return XCV_EPROTO_LAYOUT;
-    return xcv_memmap_translate(m, bus, len, local);
-}
-
 int xcv_pdev_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg)
 {
     if (cfg->num == 0u || cfg->num > XCV_VRING_MAX_NUM || cfg->max_chain > cfg->num)
@@ -135,11 +127,11 @@ int xcv_pdev_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cf
     void *ring;
     void *drv_area;
     void *dev_area;
-    int r = pdev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &ring);
+    int r = xcv_dev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &ring);
     if (r == XCV_OK)
-        r = pdev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_PACKED_EVENT_BYTES, 4u, &drv_area);
+        r = xcv_dev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_PACKED_EVENT_BYTES, 4u, &drv_area);
     if (r == XCV_OK)
-        r = pdev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_PACKED_EVENT_BYTES, 4u, &dev_area);
+        r = xcv_dev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_PACKED_EVENT_BYTES, 4u, &dev_area);
     if (r != XCV_OK)
         return r;
 

@@ -7,6 +7,7 @@
 #define XCV_SRC_VRING_TRANSLATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "xcvirtio/error.h"
@@ -40,6 +41,16 @@ static inline int xcv_dev_translate(struct xcv_vq_device *q, uint64_t bus, uint6
         }
     }
     return xcv_memmap_translate(m, bus, len, p); /* fails too: its error code */
+}
+
+/* Map a ring area the driver placed: its bus address must have the spec's alignment and the
+ * whole area must lie in one window. */
+static inline int xcv_dev_map_area(const struct xcv_memmap *m, uint64_t bus, size_t len,
+                                   uint64_t align, void **local)
+{
+    if ((bus & (align - 1u)) != 0u)
+        return XCV_EPROTO_LAYOUT;
+    return xcv_memmap_translate(m, bus, len, local);
 }
 
 #endif /* XCV_SRC_VRING_TRANSLATE_H */
