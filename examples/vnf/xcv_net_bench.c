@@ -20,8 +20,10 @@
  * The driver runs on CPU 0 and the device on CPU 1 (when the machine has two).
  *
  * Usage: xcv_net_bench [--mode event|poll] [--seconds S] [--ring split|packed]
- *        (default: both modes, 1 s each, split rings; packed: the devices offer
- *        VIRTIO_F_RING_PACKED and the driver takes it)
+ *                      [--in-order yes|no]
+ *        (default: both modes, 1 s each, split rings, in order; packed: the devices offer
+ *        VIRTIO_F_RING_PACKED and the driver takes it; in order: the devices offer
+ *        VIRTIO_F_IN_ORDER, which the driver takes with split rings)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -50,7 +52,8 @@ static const uint32_t sizes[N_SIZES] = {64u, 1500u};
 struct opts {
     int mode; /* -1 both, 0 event, 1 poll */
     double seconds;
-    bool packed; /* offer packed rings */
+    bool packed;      /* offer packed rings */
+    bool no_in_order; /* do not offer VIRTIO_F_IN_ORDER */
     char socket[108];
     bool poll_mode; /* the run in progress */
 };
@@ -195,7 +198,8 @@ static int device_main(void *arg)
             .queue_size = QSIZE,
             .budget = BURST,
             .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
-                             (o->packed ? XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) : UINT64_C(0)),
+                             (o->packed ? XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) : UINT64_C(0)) |
+                             (o->no_in_order ? UINT64_C(0) : XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER)),
             .polled = o->poll_mode};
         nc.mac[0] = 0x02;
         nc.mac[5] = (uint8_t)i;
@@ -408,8 +412,9 @@ static int run_mode(struct opts *o)
     int r = cpt_driver_attach(&d, o->socket, NET_BUF);
     if (r == XCV_OK)
         r = open_net(&d, &tx, NET_SINK, 4);
-    bool packed =
-        r == XCV_OK && (xcv_net_drv_features(&tx) & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u;
+    uint64_t feat = r == XCV_OK ? xcv_net_drv_features(&tx) : 0u;
+    bool packed = (feat & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u;
+    bool in_order = (feat & XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER)) != 0u;
     struct figure ftx[N_SIZES] = {{0}}, frx[N_SIZES] = {{0}}, flp[N_SIZES] = {{0}};
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
         r = bench_tx(&d, &tx, sizes[k], o->seconds, &ftx[k]);
@@ -421,9 +426,10 @@ static int run_mode(struct opts *o)
         r = xcv_net_drv_reset(&tx);
     cpt_driver_close(&d);
     int dev_rc = cpt_reap(pid, 5000);
-    printf("== xcv_net_bench --mode %s --ring %s: virtio-net between two processes, %.1f s per "
-           "figure\n",
-           o->poll_mode ? "poll" : "event", packed ? "packed" : "split", o->seconds);
+    printf("== xcv_net_bench --mode %s --ring %s --in-order %s: virtio-net between two "
+           "processes, %.1f s per figure\n",
+           o->poll_mode ? "poll" : "event", packed ? "packed" : "split", in_order ? "yes" : "no",
+           o->seconds);
     for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
         printf("  driver -> device  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
                ftx[k].pps, ftx[k].gbps);
@@ -448,10 +454,12 @@ int main(int argc, char **argv)
             o.seconds = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--ring") == 0)
             o.packed = strcmp(argv[i + 1], "packed") == 0;
+        else if (strcmp(argv[i], "--in-order") == 0)
+            o.no_in_order = strcmp(argv[i + 1], "no") == 0;
     }
     if (argc % 2 == 0 || o.seconds <= 0.0 || o.seconds > 30.0) {
         fprintf(stderr, "usage: xcv_net_bench [--mode event|poll] [--seconds S] "
-                        "[--ring split|packed]\n");
+                        "[--ring split|packed] [--in-order yes|no]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);

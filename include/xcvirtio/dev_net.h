@@ -162,8 +162,11 @@ struct xcv_net_dev_config {
     uint16_t queue_size; /**< Largest queue size offered (power of two, 4..256; 0 = 256). */
     unsigned budget;     /**< Transmit chains handled per notification; 0 = queue size. */
     /**
-     * Extra ring features to offer: EVENT_IDX, INDIRECT_DESC, RING_PACKED (a driver that takes
-     * RING_PACKED must leave INDIRECT_DESC: packed rings here have no indirect tables).
+     * Extra ring features to offer: EVENT_IDX, INDIRECT_DESC, RING_PACKED, IN_ORDER (a driver
+     * that takes RING_PACKED must leave INDIRECT_DESC and IN_ORDER: packed rings here have no
+     * indirect tables and are not in-order). The model uses every chain in the order it was
+     * made available, so IN_ORDER costs it nothing; with it a transmit burst is completed with
+     * one used entry.
      */
     uint64_t ring_features;
     /**

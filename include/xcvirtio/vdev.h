@@ -201,6 +201,14 @@ uint64_t xcv_vdev_device_features(const struct xcv_vdev *dev);
 uint32_t xcv_vdev_config_size(const struct xcv_vdev *dev);
 
 /**
+ * @brief Ring features a host transport never takes: packed rings, and in-order use (a host
+ * transport restores a queue from its indices alone, which an in-order ring cannot do). A host
+ * transport leaves them out of the features it reports to its driver.
+ */
+#define XCV_VDEV_HOST_UNSUPPORTED                                                                  \
+    (XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) | XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER))
+
+/**
  * @brief Negotiate: accept the driver's features and set ACKNOWLEDGE, DRIVER and FEATURES_OK
  * (host transport, the device side's handler of the driver's feature write).
  *
@@ -209,7 +217,8 @@ uint32_t xcv_vdev_config_size(const struct xcv_vdev *dev);
  *
  * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ESTATE when not attached, or when a queue runs
  *         and @p features differ; ::XCV_ENOTSUP when @p features has a bit the device did not
- *         offer, lacks VERSION_1, or the model refused them (nothing changed).
+ *         offer or one of ::XCV_VDEV_HOST_UNSUPPORTED, lacks VERSION_1, or the model refused
+ *         them (nothing changed).
  */
 int xcv_vdev_host_set_features(struct xcv_vdev *dev, uint64_t features);
 

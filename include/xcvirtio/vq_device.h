@@ -28,6 +28,13 @@
  * position, skipping as many positions as the chain had descriptors. Packed rings here use no
  * indirect tables.
  *
+ * When the negotiated features contain VIRTIO_F_IN_ORDER (split ring only) the driver uses the
+ * descriptor table in order (virtio 1.2, 2.7.5), so the device takes each head from the end of
+ * the previous chain and does not read the available ring's slots. The caller must push chains
+ * in the order they were popped, and the queue writes a run of chains of which all but the last
+ * have used length 0 as one used entry naming the last (2.7.9): a transmit burst costs one
+ * entry.
+ *
  * The data bytes of a validated chain stay in shared memory, which the driver can still change:
  * a device model must copy any header it parses before checking it.
  */
@@ -89,7 +96,8 @@ struct xcv_vq_device_config {
     uint64_t avail_bus;
     /** Bus address of the used ring, or of the packed device event suppression area. */
     uint64_t used_bus;
-    /** Negotiated features: EVENT_IDX, INDIRECT_DESC (split ring only), RING_PACKED. */
+    /** Negotiated features: EVENT_IDX, INDIRECT_DESC and IN_ORDER (split ring only),
+     * RING_PACKED. */
     uint64_t features;
     uint16_t max_chain;            /**< Longest chain accepted (1..num); 0 means num. */
     struct xcv_vq_dev_slot *slots; /**< Caller storage for @c num slots. */
@@ -139,6 +147,14 @@ struct xcv_vq_device {
     uint16_t hint_at;              /**< @private avail index when the polled hint was written */
     uint16_t last_head;            /**< @private head of the chain pushed last */
     bool single;                   /**< @private the last batch seen was one chain */
+    /* Split ring with VIRTIO_F_IN_ORDER only. */
+    bool in_order;    /**< @private VIRTIO_F_IN_ORDER: heads are consecutive, used in pop order */
+    bool io_pend;     /**< @private in-order: a used entry is staged at io_pos, not yet written */
+    uint16_t io_next; /**< @private in-order: head of the next chain to pop */
+    uint16_t io_used; /**< @private in-order: head of the oldest chain in flight (next to push) */
+    uint16_t io_pos;  /**< @private in-order: used index of the staged entry's batch */
+    uint16_t io_id;   /**< @private in-order: head the staged entry names (its batch's last) */
+    uint32_t io_len;  /**< @private in-order: used length the staged entry carries */
     /* Packed ring only. */
     bool packed;           /**< @private the queue is a packed ring */
     bool avail_wrap;       /**< @private packed: driver wrap counter expected at last_avail */
@@ -162,6 +178,7 @@ struct xcv_vq_device {
  *
  * @return ::XCV_OK; ::XCV_EINVAL for a bad configuration from the caller (NULL, num not a power
  *         of two for a split ring, num 0 or above 32768, max_chain > num);
+ *         ::XCV_ENOTSUP for RING_PACKED with IN_ORDER (not implemented);
  *         ::XCV_EPROTO_LAYOUT for misaligned areas;
  *         ::XCV_EPROTO_WINDOW or ::XCV_EPROTO_OVERFLOW for areas outside the windows.
  */
@@ -213,9 +230,11 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
 
 /**
  * @brief Stage a used entry for chain @p head with @p len bytes written. Not visible to the
- * driver until xcv_vq_device_publish().
+ * driver until xcv_vq_device_publish(). With IN_ORDER, chains are pushed in the order they were
+ * popped, and chains of length 0 followed by another chain share that chain's entry.
  * @return ::XCV_OK; ::XCV_EINVAL when @p head is not a chain popped and not yet pushed, or
- *         @p len exceeds its writable bytes; ::XCV_EBROKEN when broken.
+ *         @p len exceeds its writable bytes, or (IN_ORDER) it is not the oldest chain popped
+ *         and not yet pushed; ::XCV_EBROKEN when broken.
  */
 int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len);
 

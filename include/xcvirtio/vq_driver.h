@@ -25,6 +25,10 @@
  * runs ahead of the chains in flight marks the queue broken with a protocol error. Broken is
  * sticky: every later call returns ::XCV_EBROKEN until xcv_vq_driver_reset().
  *
+ * With VIRTIO_F_IN_ORDER (split ring) descriptors are taken in table order (virtio 1.2, 2.7.5),
+ * chains come back oldest first, and one used entry may stand for a batch of chains (2.7.9);
+ * xcv_vq_driver_detach_unused() also returns them oldest first.
+ *
  * Typical use (one thread, or serialised by the caller):
  * @code
  *   xcv_vq_driver_add(&q, sg, 1, 1, token);      // many times
@@ -89,7 +93,8 @@ struct xcv_vq_driver_config {
      */
     const struct xcv_vring_layout *ring;
     struct xcv_vq_drv_slot *slots; /**< Caller storage for @c ring->num slots (private). */
-    /** Negotiated features; EVENT_IDX, INDIRECT_DESC and RING_PACKED are honoured. */
+    /** Negotiated features; EVENT_IDX, INDIRECT_DESC, IN_ORDER (split ring only) and
+     * RING_PACKED are honoured. */
     uint64_t features;
     /**
      * Optional indirect-table area in shared memory: @c ring->num tables of @c indirect_max
@@ -143,6 +148,10 @@ struct xcv_vq_driver {
     bool indirect;                 /**< @private */
     bool prefer_indirect;          /**< @private */
     bool packed;                   /**< @private VIRTIO_F_RING_PACKED layout */
+    bool in_order;                 /**< @private VIRTIO_F_IN_ORDER (split ring only) */
+    uint16_t io_oldest;            /**< @private in-order: head of the oldest chain in flight */
+    uint16_t io_left;              /**< @private in-order: chains of the current batch not taken */
+    uint32_t io_len;               /**< @private in-order: used length of the batch's last chain */
 };
 
 /**
@@ -151,7 +160,8 @@ struct xcv_vq_driver {
  * @param q Caller-owned queue object.
  * @param cfg Configuration; the ring, slots and indirect area stay owned by the caller and must
  *            outlive the queue.
- * @return ::XCV_OK, or ::XCV_EINVAL for a NULL or inconsistent configuration.
+ * @return ::XCV_OK, ::XCV_EINVAL for a NULL or inconsistent configuration, or ::XCV_ENOTSUP for
+ *         RING_PACKED with IN_ORDER (not implemented).
  */
 int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_config *cfg);
 
@@ -242,8 +252,11 @@ int xcv_vq_driver_kick(struct xcv_vq_driver *q);
  * @param q The queue.
  * @param[out] token The token given to xcv_vq_driver_add(); ownership of the buffers returns.
  * @param[out] len Bytes the device wrote (validated not to exceed the writable bytes posted).
+ *            With IN_ORDER, a chain the device returned as part of a batch (one used entry
+ *            for several chains, virtio 1.2 2.7.9) other than the batch's last gets 0.
  * @return ::XCV_OK; ::XCV_EAGAIN when nothing is used; a protocol error (queue now broken) for a
- *         bad used entry or index; ::XCV_EBROKEN when already broken.
+ *         bad used entry or index (with IN_ORDER: an entry naming no chain in flight within the
+ *         index's reach); ::XCV_EBROKEN when already broken.
  */
 int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len);
 

@@ -790,7 +790,7 @@ static int dispatch(struct xcv_vhost_user *s, struct vu_msg *m, struct vu_fail *
         e = need_size(m, 0, f);
         if (e == XCV_OK)
             e = reply_u64(s, req,
-                          xcv_vdev_device_features(s->dev) |
+                          (xcv_vdev_device_features(s->dev) & ~XCV_VDEV_HOST_UNSUPPORTED) |
                               XCV_FEATURE(XCV_VHOST_USER_F_PROTOCOL_FEATURES),
                           f);
         return e != XCV_OK ? e : 1;

@@ -449,7 +449,7 @@ int xcv_net_dev_init(struct xcv_net_dev *n, struct xcv_channel *ch,
     uint64_t f = XCV_FEATURE(XCV_VIRTIO_NET_F_MAC) | XCV_FEATURE(XCV_VIRTIO_NET_F_STATUS) |
                  (cfg->ring_features &
                   (XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) |
-                   XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)));
+                   XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) | XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER)));
     if (cfg->mtu != 0u)
         f |= XCV_FEATURE(XCV_VIRTIO_NET_F_MTU);
     if (cfg->mrg_rxbuf)

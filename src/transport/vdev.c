@@ -256,8 +256,9 @@ static bool vdev_unsupported_combination(const struct xcv_vdev *dev, uint64_t f)
     if ((f & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) == 0u)
         return false;
     const struct xcv_port_ops *ops = dev->ch->port->ops;
-    return (f & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u || ops->cache_clean != NULL ||
-           ops->cache_invalidate != NULL;
+    return (f & (XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) | XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER))) !=
+               0u ||
+           ops->cache_clean != NULL || ops->cache_invalidate != NULL;
 }
 
 /* ---- request handlers: each fills @resp or returns a negative error ---- */
@@ -623,7 +624,7 @@ int xcv_vdev_host_set_features(struct xcv_vdev *dev, uint64_t features)
         return features == dev->driver_features ? XCV_OK : XCV_ESTATE;
     if ((features & ~dev->cfg.features) != 0u ||
         (features & XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)) == 0u ||
-        (features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u) /* host transports: split */
+        (features & XCV_VDEV_HOST_UNSUPPORTED) != 0u)
         return XCV_ENOTSUP;
     if (dev->cfg.ops->features_ok != NULL &&
         dev->cfg.ops->features_ok(dev->cfg.ctx, dev, features) != 0)

@@ -238,7 +238,7 @@ static int negotiate(struct xcv_vdrv *d)
     if (d->ch->port->ops->cache_clean != NULL || d->ch->port->ops->cache_invalidate != NULL)
         f &= ~XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED);
     if (f & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED))
-        f &= ~XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
+        f &= ~(XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) | XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER));
 
     xcv_msg_init(&req, 0, XCV_MSG_SET_DRV_FEATURES, d->cfg.dev_num, 16);
     xcv_pl32_set(&req, 0, 0);

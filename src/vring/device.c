@@ -10,6 +10,13 @@
  * it reads steers the prefetch only and decides nothing.) All work is bounded: a chain visits at
  * most max_chain segments plus one indirect pointer, and process() pops at most its budget.
  *
+ * With VIRTIO_F_IN_ORDER (virtio 1.2, 2.7.5 and 2.7.9) the driver uses descriptors in table
+ * order, so the next head is known without reading the available ring: this side never reads
+ * the slots then, and a misbehaving driver only gets its own descriptors read in an order it
+ * did not mean (every one is still validated). Chains must be pushed in the order they were
+ * popped, and a run of chains of which all but the last have used length 0 is written as one
+ * used entry naming the last (the device skips the others' entries, as 2.7.9 allows).
+ *
  * A packed ring (VIRTIO_F_RING_PACKED) is implemented in packed_device.c: each public function
  * checks what both rings share (arguments, the broken state) and hands over to it. The functions
  * built only from other public functions (pop_or_arm, flush, process) serve both rings as they
@@ -63,6 +70,12 @@ void xcv_vq_device_reset(struct xcv_vq_device *q)
     q->hint_at = 0;
     q->last_head = 0;
     q->single = false;
+    q->io_pend = false;
+    q->io_next = 0;
+    q->io_used = 0;
+    q->io_pos = 0;
+    q->io_id = 0;
+    q->io_len = 0;
 }
 
 int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg)
@@ -72,8 +85,11 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
         return XCV_EINVAL;
     if (cfg->port != NULL && cfg->port->ops == NULL)
         return XCV_EINVAL;
-    if (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED))
+    if (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) {
+        if (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER))
+            return XCV_ENOTSUP; /* in-order packed rings are not implemented */
         return xcv_pdev_init(q, cfg);
+    }
     if (!xcv_is_pow2(cfg->num) || cfg->num > XCV_VRING_MAX_NUM || cfg->max_chain > cfg->num)
         return XCV_EINVAL;
 
@@ -105,6 +121,7 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
     q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
     q->indirect = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
     q->polled = cfg->polled;
+    q->in_order = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER)) != 0u;
     q->win_hint = 0;
     xcv_vq_device_reset(q);
     if (q->polled)
@@ -124,14 +141,17 @@ static inline void dev_read_desc(const uint8_t *table, uint32_t i, struct dev_de
     d->next = xcv_le16_load(raw + XCV_DESC_NEXT);
 }
 
-/* Walk and validate the chain at @head into @c. Returns 0 or a protocol error. */
-static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
+/* Walk and validate the chain at @head into @c; @ndesc gets the number of descriptors it
+ * occupies in the ring's table (an indirect table counts as one). Returns 0 or a protocol
+ * error. */
+static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c, uint16_t *ndesc)
 {
     const uint8_t *table = q->desc;
     uint32_t table_len = q->num;
     uint32_t idx = head;
     bool in_indirect = false;
     uint16_t nseg = 0;
+    uint16_t nring = 0;
     uint16_t n_in = 0;
     uint64_t out_len = 0;
     uint64_t in_len = 0;
@@ -139,6 +159,8 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
     for (;;) {
         struct dev_desc d;
         dev_read_desc(table, idx, &d);
+        if (!in_indirect)
+            nring++; /* at most max_chain + 1: the segment bound below ends the walk */
 
         if (d.flags & XCV_VRING_DESC_F_INDIRECT) {
             if (!q->indirect)
@@ -186,6 +208,7 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
         idx = d.next;
     }
 
+    *ndesc = nring;
     c->head = head;
     c->n_out = (uint16_t)(nseg - n_in);
     c->n_in = n_in;
@@ -203,9 +226,12 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c)
  * prefetches and nothing else (a prefetch cannot fault); the next pops read the slots and
  * descriptors again and validate what they read then.
  */
-static inline void dev_prefetch_ahead(struct xcv_vq_device *q)
+static inline void dev_prefetch_ahead(struct xcv_vq_device *q, uint16_t head)
 {
-    uint16_t h1 = xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 1u) & q->mask));
+    /* In order, the next heads follow this one (exactly so for one-descriptor chains). */
+    uint16_t h1 = q->in_order
+                      ? (uint16_t)(head + 1u)
+                      : xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 1u) & q->mask));
     const uint8_t *d1 = q->desc + (size_t)(h1 & q->mask) * XCV_VRING_DESC_SIZE;
     uint64_t addr = xcv_le64_load(d1 + XCV_DESC_ADDR);
     uint16_t flags = xcv_le16_load(d1 + XCV_DESC_FLAGS);
@@ -218,7 +244,9 @@ static inline void dev_prefetch_ahead(struct xcv_vq_device *q)
             __builtin_prefetch(p, 0);
     }
     if ((uint16_t)(q->avail_seen - q->last_avail) > 2u) {
-        uint16_t h2 = xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 2u) & q->mask));
+        uint16_t h2 =
+            q->in_order ? (uint16_t)(head + 2u)
+                        : xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 2u) & q->mask));
         __builtin_prefetch(q->desc + (size_t)(h2 & q->mask) * XCV_VRING_DESC_SIZE);
     }
 }
@@ -244,11 +272,15 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
         if (r < 0)
             return r;
         if (idx == q->last_avail) {
-            /* A polled empty ring: start fetching the line of the next slot, so that its
-             * transfer overlaps the index's when the driver publishes. A hint only: the slot
-             * is still read once, after the acquire of the index that covers it. */
-            __builtin_prefetch(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
-            if (q->single)
+            /* A polled empty ring: start fetching the line of the next slot (in order: of the
+             * next descriptor, which is known), so that its transfer overlaps the index's when
+             * the driver publishes. A hint only: what it names is still read once, after the
+             * acquire of the index that covers it. */
+            if (q->in_order)
+                __builtin_prefetch(q->desc + (size_t)q->io_next * XCV_VRING_DESC_SIZE);
+            else
+                __builtin_prefetch(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
+            if (q->single && !q->in_order)
                 /* One chain at a time lately: the driver's free list hands out the head that
                  * came back last, so its descriptor is the likely next one. A guess, and a hint
                  * only: the descriptor is still read once, after the slot that names it. */
@@ -266,17 +298,22 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
         xcv_cache_invalidate(q->port, q->avail, XCV_VRING_AVAIL_BYTES(q->num));
         xcv_cache_invalidate(q->port, q->desc, XCV_VRING_DESC_BYTES(q->num));
     }
-    /* Avail slot: driver-written before the index we acquired; read once. */
-    uint16_t head = xcv_le16_load(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
+    /* Avail slot: driver-written before the index we acquired; read once. In order the head
+     * is the descriptor after the previous chain's (2.7.5) and the slot is not read at all. */
+    uint16_t head = q->in_order ? q->io_next
+                                : xcv_le16_load(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
     if (head >= q->num || q->slots[head].busy)
         return dev_break(q, XCV_EPROTO_HEAD);
     if ((uint16_t)(q->avail_seen - q->last_avail) > 1u)
-        dev_prefetch_ahead(q);
-    int r = dev_walk(q, head, chain);
+        dev_prefetch_ahead(q, head);
+    uint16_t ndesc;
+    int r = dev_walk(q, head, chain, &ndesc);
     if (r != XCV_OK)
         return dev_break(q, r);
     q->slots[head].busy = 1;
     q->slots[head].in_len = chain->in_len;
+    q->slots[head].ndesc = ndesc;
+    q->io_next = (uint16_t)((head + ndesc) & q->mask);
     q->in_flight++;
     q->last_avail++;
     return XCV_OK;
@@ -338,6 +375,16 @@ int xcv_vq_device_pop_or_arm(struct xcv_vq_device *q, struct xcv_chain *chain)
     return r == 0 ? XCV_EAGAIN : xcv_vq_device_pop(q, chain);
 }
 
+/* Write the used entry at used index @pos. Device-written; the driver reads it only after the
+ * release store of a used index that covers it. */
+static inline void dev_write_used(struct xcv_vq_device *q, uint16_t pos, uint16_t head,
+                                  uint32_t len)
+{
+    uint8_t *e = q->used + XCV_USED_RING(pos & q->mask);
+    xcv_le32_store(e, head);
+    xcv_le32_store(e + 4, len);
+}
+
 int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
 {
     if (q == NULL)
@@ -348,11 +395,27 @@ int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
         return xcv_pdev_push(q, head, len);
     if (head >= q->num || !q->slots[head].busy || len > q->slots[head].in_len)
         return XCV_EINVAL;
-    /* Used entry: device-written; the driver reads it only after the used index release. */
     q->last_head = head;
-    uint8_t *e = q->used + XCV_USED_RING(q->used_idx & q->mask);
-    xcv_le32_store(e, head);
-    xcv_le32_store(e + 4, len);
+    if (q->in_order) {
+        if (head != q->io_used)
+            return XCV_EINVAL; /* out of pop order */
+        q->io_used = (uint16_t)((head + q->slots[head].ndesc) & q->mask);
+        if (q->io_pend && q->io_len == 0u) {
+            /* The staged entry's chain wrote nothing: this chain joins its batch and the one
+             * entry names this chain instead. */
+            q->io_id = head;
+            q->io_len = len;
+        } else {
+            if (q->io_pend)
+                dev_write_used(q, q->io_pos, q->io_id, q->io_len);
+            q->io_pend = true;
+            q->io_pos = q->used_idx;
+            q->io_id = head;
+            q->io_len = len;
+        }
+    } else {
+        dev_write_used(q, q->used_idx, head, len);
+    }
     q->slots[head].busy = 0;
     q->in_flight--;
     q->used_idx++;
@@ -370,6 +433,11 @@ int xcv_vq_device_publish(struct xcv_vq_device *q)
     uint16_t n = (uint16_t)(q->used_idx - q->used_pub);
     if (n == 0u)
         return 0;
+    if (q->io_pend) {
+        /* In order: the staged batch's one entry, at the batch's first position (2.7.9). */
+        dev_write_used(q, q->io_pos, q->io_id, q->io_len);
+        q->io_pend = false;
+    }
     xcv_cache_clean(q->port, q->used + XCV_USED_RING(0), (size_t)8u * q->num);
     /* used->idx: device-written; release orders the entry writes before it. */
     xcv_shm_store_release16(q->used + XCV_USED_IDX, q->used_idx);
@@ -523,6 +591,8 @@ int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_
         return XCV_EBROKEN;
     if (q->in_flight != 0u)
         return XCV_ESTATE;
+    if (q->in_order && (next_avail != 0u || next_used != 0u))
+        return XCV_ENOTSUP; /* the next head in order cannot be known from the indices alone */
     /* Private state only: the driver's index is validated against this at the next pop. */
     q->last_avail = next_avail;
     q->avail_seen = next_avail;

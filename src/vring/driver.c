@@ -7,6 +7,12 @@
  * avail_event. Reclaiming never reads the descriptor table: the private slot array is the
  * truth about what was posted, and everything read from the used ring is validated against it.
  *
+ * With VIRTIO_F_IN_ORDER (virtio 1.2, 2.7.5 and 2.7.9) descriptors are taken in table order,
+ * wrapping at the end: the free descriptors are always one run starting at free_head, because
+ * chains come back in the order they were posted and each returns its run to the free run's
+ * end. The device may then answer a batch of chains with one used entry naming the batch's
+ * last; every chain before it in the batch is returned with used length 0.
+ *
  * A queue negotiated with VIRTIO_F_RING_PACKED is a packed ring: each public function checks
  * its arguments and the queue's state here, then hands the work to packed_driver.c.
  */
@@ -43,7 +49,9 @@ static void drv_restart(struct xcv_vq_driver *q)
     for (uint32_t i = 0; i < q->num; i++) {
         q->slots[i].token = NULL;
         q->slots[i].wlen = 0;
-        q->slots[i].next = (uint16_t)(i + 1u); /* the last link is never followed */
+        /* Table order, wrapping at the end (2.7.5: what IN_ORDER asks for). Without IN_ORDER
+         * the free list starts this way; the last link is then never followed. */
+        q->slots[i].next = (uint16_t)((i + 1u) & q->mask);
         q->slots[i].last = 0;
         q->slots[i].ndesc = 0;
     }
@@ -60,6 +68,9 @@ static void drv_restart(struct xcv_vq_driver *q)
     q->avail_flags = 0;
     q->pend_chains = 0;
     q->first_flags = 0;
+    q->io_oldest = 0;
+    q->io_left = 0;
+    q->io_len = 0;
 }
 
 int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_config *cfg)
@@ -72,6 +83,8 @@ int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_confi
     if (packed) {
         if (!xcv_pdrv_ring_ok(r))
             return XCV_EINVAL;
+        if (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER))
+            return XCV_ENOTSUP; /* in-order packed rings are not implemented */
     } else {
         if (!xcv_is_pow2(r->num) || r->num > XCV_VRING_MAX_NUM || r->desc == NULL ||
             r->avail == NULL || r->used == NULL)
@@ -97,6 +110,7 @@ int xcv_vq_driver_init(struct xcv_vq_driver *q, const struct xcv_vq_driver_confi
     q->queue_index = cfg->queue_index;
     q->event_idx = (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)) != 0u;
     q->packed = packed;
+    q->in_order = !packed && (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER)) != 0u;
     q->indirect = !packed && cfg->indirect_local != NULL &&
                   (cfg->features & XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)) != 0u;
     q->ind_local = q->indirect ? (uint8_t *)cfg->indirect_local : NULL;
@@ -325,11 +339,55 @@ static int drv_refresh_used(struct xcv_vq_driver *q, uint16_t *idx)
 static void drv_reclaim(struct xcv_vq_driver *q, uint16_t head)
 {
     struct xcv_vq_drv_slot *s = &q->slots[head];
-    q->slots[s->last].next = q->free_head;
-    q->free_head = head;
+    if (q->in_order) {
+        /* The oldest chain: its run joins the end of the free run, its links stay in table
+         * order. */
+        q->io_oldest = (uint16_t)((head + s->ndesc) & q->mask);
+    } else {
+        q->slots[s->last].next = q->free_head;
+        q->free_head = head;
+    }
     q->num_free = (uint16_t)(q->num_free + s->ndesc);
     s->token = NULL;
     q->in_flight--;
+}
+
+/*
+ * In order: take the oldest chain. At the start of a batch, read the entry at the used position
+ * and find the chain it names among the chains in flight, oldest first: the batch is every
+ * chain up to that one. Bounded by the entries the used index covers (at most in_flight); the
+ * walk reads this side's own slots only.
+ */
+static int drv_get_in_order(struct xcv_vq_driver *q, void **token, uint32_t *len)
+{
+    if (q->io_left == 0u) {
+        /* Used entry: device-written before the used index we acquired; read each field once. */
+        const uint8_t *e = q->used + XCV_USED_RING(q->last_used & q->mask);
+        uint32_t id = xcv_le32_load(e);
+        uint32_t used_len = xcv_le32_load(e + 4);
+        uint16_t covered = (uint16_t)(q->used_seen - q->last_used);
+        uint16_t h = q->io_oldest;
+        uint16_t b = 1;
+        while (h != id) {
+            if (b >= covered || id >= q->num)
+                return drv_break(q, XCV_EPROTO_USED_ID); /* not a chain the index covers */
+            h = (uint16_t)((h + q->slots[h].ndesc) & q->mask);
+            b++;
+        }
+        if (q->slots[id].token == NULL)
+            return drv_break(q, XCV_EPROTO_USED_ID);
+        if (used_len > q->slots[id].wlen)
+            return drv_break(q, XCV_EPROTO_USED_LEN);
+        q->io_left = b;
+        q->io_len = used_len;
+    }
+    uint16_t head = q->io_oldest;
+    *token = q->slots[head].token;
+    *len = q->io_left == 1u ? q->io_len : 0u; /* the entry names the batch's last chain */
+    q->io_left--;
+    drv_reclaim(q, head);
+    q->last_used++;
+    return XCV_OK;
 }
 
 /* Take one used chain; the caller checked the queue (healthy) and the outputs. */
@@ -350,6 +408,8 @@ static inline int drv_get_one(struct xcv_vq_driver *q, void **token, uint32_t *l
         q->used_seen = idx;
         xcv_cache_invalidate(q->port, q->used + XCV_USED_RING(0), (size_t)8u * q->num);
     }
+    if (q->in_order)
+        return drv_get_in_order(q, token, len);
     /* Used entry: device-written before the used index we acquired; read each field once. */
     const uint8_t *e = q->used + XCV_USED_RING(q->last_used & q->mask);
     uint32_t id = xcv_le32_load(e);
@@ -401,6 +461,13 @@ void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead)
         return xcv_pdrv_peek_used(q, ahead);
     if (q == NULL || q->broken != 0 || (uint16_t)(q->used_seen - q->last_used) <= ahead)
         return NULL;
+    if (q->in_order) {
+        /* The chains come back oldest first: walk this side's own slots (ahead < in_flight). */
+        uint16_t h = q->io_oldest;
+        for (unsigned i = 0; i < ahead; i++)
+            h = (uint16_t)((h + q->slots[h].ndesc) & q->mask);
+        return q->slots[h].token;
+    }
     /* Used entry: device-written, covered by the used index already acquired. A hint only:
      * the id picks one of this side's own tokens and nothing else; get_used reads the entry
      * again and validates it when the chain is taken. */
@@ -460,6 +527,16 @@ int xcv_vq_driver_detach_unused(struct xcv_vq_driver *q, void **token)
 {
     if (q == NULL || token == NULL)
         return XCV_EINVAL;
+    if (q->in_order) {
+        /* Oldest first, so that the free descriptors stay one run. */
+        if (q->in_flight == 0u)
+            return XCV_EAGAIN;
+        uint16_t head = q->io_oldest;
+        *token = q->slots[head].token;
+        drv_reclaim(q, head);
+        q->io_left = 0;
+        return XCV_OK;
+    }
     for (uint32_t n = 0; n < q->num && q->in_flight != 0u; n++) {
         uint16_t i = q->detach_cursor;
         q->detach_cursor = (uint16_t)((i + 1u) & q->mask);
