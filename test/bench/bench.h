@@ -75,11 +75,18 @@ double bench_spsc(uint64_t tokens, unsigned batch);
 
 /* ---- B1/B2 ours (bench_ring.c) ---- */
 
+/* The ring under test: split, split with VIRTIO_F_IN_ORDER, or packed. */
+enum bench_ring {
+    BENCH_RING_SPLIT,
+    BENCH_RING_IN_ORDER,
+    BENCH_RING_PACKED
+};
+
 /* Polled throughput: ring of @p qsize, 1-segment buffers, publish every @p batch: ns/buffer. */
-double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch, bool packed);
+double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch, enum bench_ring ring);
 
 /* Polled round trip with one buffer in flight: ns per round trip (median of batches). */
-double bench_vring_rtt(unsigned rounds, unsigned batch, bool packed);
+double bench_vring_rtt(unsigned rounds, unsigned batch, enum bench_ring ring);
 
 /* Both roles in one thread (no sharing, instruction cost only), publish every @p batch. */
 double bench_vring_single(uint64_t buffers, unsigned batch);

@@ -52,6 +52,8 @@ enum job_kind {
     JOB_RTT,
     JOB_STREAM_PACKED,
     JOB_RTT_PACKED,
+    JOB_STREAM_IN_ORDER,
+    JOB_RTT_IN_ORDER,
     JOB_NOTIFIED,
     JOB_RINGTEST
 };
@@ -98,6 +100,7 @@ static struct job g_jobs[] = {
        false),
     RT("b1.rtring", "ringtest ring", "ns/buf", 1000000, "ring", false),
     JOB("b1.oursp32", "ours packed, batch 32", "ns/buf", JOB_STREAM_PACKED, 1000000, 32),
+    JOB("b1.oursio32", "ours in order, batch 32", "ns/buf", JOB_STREAM_IN_ORDER, 1000000, 32),
     /* B2 */
     JOB("b2.ours", "ours, 1 in flight", "ns/RTT", JOB_RTT, 200000, 500),
     RT("b2.rt09", "ringtest virtio_ring_0_9 --outstanding 1", "ns/RTT", 200000, "virtio_ring_0_9",
@@ -106,6 +109,7 @@ static struct job g_jobs[] = {
        "virtio_ring_inorder", true),
     RT("b2.rtring", "ringtest ring --outstanding 1", "ns/RTT", 200000, "ring", true),
     JOB("b2.oursp", "ours packed, 1 in flight", "ns/RTT", JOB_RTT_PACKED, 200000, 500),
+    JOB("b2.oursio", "ours in order, 1 in flight", "ns/RTT", JOB_RTT_IN_ORDER, 200000, 500),
     /* B3 */
     JOB("b3.ours", "ours, notified RTT (channel, EVENT_IDX)", "ns/RTT", JOB_NOTIFIED, 2000, 0),
     JOB("b0.efd", "raw eventfd RTT, 2 processes", "ns/RTT", JOB_EFD, 2000, 0),
@@ -129,12 +133,16 @@ static const struct cmp g_cmps[] = {
     {"B1", "ours batch 32 / ideal SPSC batch 32", "b1.ours32", "b0.spsc32", 0.0},
     {"B1", "ours packed batch 32 / ringtest 0_9", "b1.oursp32", "b1.rt09", 0.5},
     {"B1", "ours packed batch 32 / ringtest ring", "b1.oursp32", "b1.rtring", 0.0},
+    {"B1", "ours in order batch 32 / ringtest 0_9", "b1.oursio32", "b1.rt09", 0.5},
+    {"B1", "ours in order batch 32 / ringtest inorder", "b1.oursio32", "b1.rtinorder", 0.0},
     {"B2", "1 in flight: ours / cache-line probe", "b2.ours", NULL, 2.5},
     {"B2", "ours / ringtest 0_9 --outstanding 1", "b2.ours", "b2.rt09", 0.0},
     {"B2", "ours / ringtest inorder --outstanding 1", "b2.ours", "b2.rtinorder", 0.0},
     {"B2", "ours / ringtest ring --outstanding 1", "b2.ours", "b2.rtring", 0.0},
     {"B2", "packed, 1 in flight: ours / cache-line probe", "b2.oursp", NULL, 2.5},
     {"B2", "ours packed / ringtest ring --outstanding 1", "b2.oursp", "b2.rtring", 0.0},
+    {"B2", "in order, 1 in flight: ours / cache-line probe", "b2.oursio", NULL, 2.5},
+    {"B2", "ours in order / ringtest inorder --outstanding 1", "b2.oursio", "b2.rtinorder", 0.0},
     {"B3", "notified RTT: ours / raw eventfd", "b3.ours", "b0.efd", 1.1},
     {"B0", "cache-line RTT: processes / threads", "b0.cl_proc", "b0.cl_thr", 0.0},
 };
@@ -213,6 +221,7 @@ static uint64_t run_count(const struct job *j, double probe)
     case JOB_CL_PROC:
     case JOB_RTT:
     case JOB_RTT_PACKED:
+    case JOB_RTT_IN_ORDER:
         lo = 8.0 * j->batch;
         hi = 4096.0 * j->batch; /* samples kept per run */
         break;
@@ -245,13 +254,17 @@ static double run_job(struct job *j, uint64_t n)
     case JOB_SPSC:
         return bench_spsc(n, j->batch);
     case JOB_STREAM:
-        return bench_vring_stream(n, 256, j->batch, false);
+        return bench_vring_stream(n, 256, j->batch, BENCH_RING_SPLIT);
     case JOB_RTT:
-        return bench_vring_rtt((unsigned)n, j->batch, false);
+        return bench_vring_rtt((unsigned)n, j->batch, BENCH_RING_SPLIT);
     case JOB_STREAM_PACKED:
-        return bench_vring_stream(n, 256, j->batch, true);
+        return bench_vring_stream(n, 256, j->batch, BENCH_RING_PACKED);
     case JOB_RTT_PACKED:
-        return bench_vring_rtt((unsigned)n, j->batch, true);
+        return bench_vring_rtt((unsigned)n, j->batch, BENCH_RING_PACKED);
+    case JOB_STREAM_IN_ORDER:
+        return bench_vring_stream(n, 256, j->batch, BENCH_RING_IN_ORDER);
+    case JOB_RTT_IN_ORDER:
+        return bench_vring_rtt((unsigned)n, j->batch, BENCH_RING_IN_ORDER);
     case JOB_RINGTEST: {
         double t = rt_spawn(j, n);
         if (t < 0.0)

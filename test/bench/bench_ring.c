@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * B1 and B2, ours: the split (or packed) virtqueue polled by two pinned threads over one window,
- * with every
- * check of both roles in place (the device validates each chain and translates its address
- * through the window; the driver validates each used entry against its shadow).
+ * B1 and B2, ours: the split (in order or not) or packed virtqueue polled by two pinned threads
+ * over one window, with every check of both roles in place (the device validates each chain and
+ * translates its address through the window; the driver validates each used entry against its
+ * shadow).
  *
  * The driver thread (BENCH_CPU_A) posts 1-segment device-writable buffers of 64 bytes and
  * publishes every `batch` adds (or when the ring is full); it reclaims every used buffer. The
@@ -62,16 +62,20 @@ static bool vr_stopped(struct vr_ctx *c)
     return atomic_load_explicit(&c->stop, memory_order_relaxed);
 }
 
-static int vr_setup(struct vr_ctx *c, unsigned qsize, unsigned batch, uint64_t count, bool packed)
+static int vr_setup(struct vr_ctx *c, unsigned qsize, unsigned batch, uint64_t count,
+                    enum bench_ring ring)
 {
+    bool packed = ring == BENCH_RING_PACKED;
     struct xcv_vring_layout lay;
     memset(g_win, 0, DATA_OFF);
     int r = packed ? xcv_vring_packed_layout(g_win, BUS_BASE, qsize, BENCH_LINE, &lay)
                    : xcv_vring_layout(g_win, BUS_BASE, qsize, BENCH_LINE, &lay);
     if (r != XCV_OK)
         return r;
-    uint64_t feat = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
-                    (packed ? XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) : UINT64_C(0));
+    uint64_t feat =
+        XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
+        (packed ? XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED) : UINT64_C(0)) |
+        (ring == BENCH_RING_IN_ORDER ? XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER) : UINT64_C(0));
     struct xcv_vq_driver_config dc = {.ring = &lay, .slots = c->dslots, .features = feat};
     r = xcv_vq_driver_init(&c->drv, &dc);
     if (r != XCV_OK)
@@ -192,10 +196,10 @@ static void *vr_driver_stream(void *arg)
     return NULL;
 }
 
-double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch, bool packed)
+double bench_vring_stream(uint64_t buffers, unsigned qsize, unsigned batch, enum bench_ring ring)
 {
     struct vr_ctx *c = &g_vr;
-    if (qsize > QMAX || batch == 0u || vr_setup(c, qsize, batch, buffers, packed) != XCV_OK)
+    if (qsize > QMAX || batch == 0u || vr_setup(c, qsize, batch, buffers, ring) != XCV_OK)
         return -1.0;
     if (bench_run_pair(vr_driver_stream, vr_device, c) != 0 || c->err != 0) {
         fprintf(stderr, "bench_vring_stream: %s\n", xcv_strerror(c->err));
@@ -232,12 +236,12 @@ static void *vr_driver_rtt(void *arg)
     return NULL;
 }
 
-double bench_vring_rtt(unsigned rounds, unsigned batch, bool packed)
+double bench_vring_rtt(unsigned rounds, unsigned batch, enum bench_ring ring)
 {
     static double samples[4096];
     struct vr_ctx *c = &g_vr;
     unsigned nb = batch != 0u ? rounds / batch : 0u;
-    if (nb == 0u || nb > 4096u || vr_setup(c, 256, 1, (uint64_t)nb * batch, packed) != XCV_OK)
+    if (nb == 0u || nb > 4096u || vr_setup(c, 256, 1, (uint64_t)nb * batch, ring) != XCV_OK)
         return -1.0;
     c->tbatch = batch;
     c->samples = samples;
