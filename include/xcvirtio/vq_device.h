@@ -264,8 +264,9 @@ int xcv_vq_device_flush(struct xcv_vq_device *q);
  * @brief Handler for xcv_vq_device_process(): consume @p chain and report the bytes written.
  *
  * @return 0 to have the chain pushed with @p *written bytes; 1 when the handler kept the chain
- *         and will push it itself later; a negative ::xcv_err to stop processing (the chain is
- *         then pushed with 0 bytes so no buffer is lost).
+ *         and will push it itself later (with IN_ORDER, before any later chain: pushes follow
+ *         pop order); a negative ::xcv_err to stop processing (the chain is then pushed with 0
+ *         bytes so no buffer is lost).
  */
 typedef int (*xcv_vq_chain_fn)(void *ctx, const struct xcv_chain *chain, uint32_t *written);
 

@@ -177,6 +177,14 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
          * header. Anything else is returned unused. */
         if (c.n_out != 0u || c.in_len == 0u || (k == 0u && c.in_len < XCV_VIRTIO_NET_HDR_SIZE)) {
             n->stats.rx_bad_chain++;
+            if (k != 0u && net_negotiated(n, XCV_VIRTIO_F_IN_ORDER)) {
+                /* In order, the chains already taken must come back before this one: the
+                 * frame is dropped and all of them are returned empty, oldest first. */
+                n->stats.rx_dropped++;
+                int er = net_rx_return(q, n, k);
+                r = xcv_vq_device_push(q, c.head, 0);
+                return er < 0 ? er : r < 0 ? r : XCV_ENOMEM;
+            }
             r = xcv_vq_device_push(q, c.head, 0);
             if (r < 0) {
                 (void)net_rx_return(q, n, k);

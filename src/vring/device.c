@@ -600,6 +600,9 @@ int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_
     q->used_pub = next_used;
     q->signalled = next_used;
     q->hint_at = next_avail;
+    q->io_next = 0; /* in order: only (0, 0), where the driver restarted its table */
+    q->io_used = 0;
+    q->io_pend = false;
     return XCV_OK;
 }
 

@@ -142,6 +142,30 @@ static inline void drv_write_desc(uint8_t *d, uint64_t addr, uint32_t len, uint1
     xcv_le16_store(d + XCV_DESC_NEXT, next);
 }
 
+/*
+ * Write descriptor @idx of the ring's table. In order, a descriptor comes round every num
+ * chains, often describing the same buffer as last time (a caller that recycles its buffers in
+ * order): then it is left as it is, so its line stays shared with the device instead of moving
+ * to this core and back. The table is this side's to write; reading it back reads only what
+ * this side wrote (or, from a misbehaving device, anything: a different value is simply
+ * rewritten, and an equal one is what would have been written).
+ */
+static inline void drv_put_desc(struct xcv_vq_driver *q, uint16_t idx, uint64_t addr, uint32_t len,
+                                uint16_t flags, uint16_t next)
+{
+    uint8_t *d = q->desc + (size_t)idx * XCV_VRING_DESC_SIZE;
+    if (q->in_order) {
+        uint8_t old[XCV_VRING_DESC_SIZE];
+        xcv_memcpy(old, d, sizeof(old));
+        if (xcv_le64_load(old + XCV_DESC_ADDR) == addr &&
+            xcv_le32_load(old + XCV_DESC_LEN) == len &&
+            xcv_le16_load(old + XCV_DESC_FLAGS) == flags &&
+            xcv_le16_load(old + XCV_DESC_NEXT) == next)
+            return;
+    }
+    drv_write_desc(d, addr, len, flags, next);
+}
+
 /* Record a written chain in the shadow and put its head in the next available slot. */
 static inline void drv_post(struct xcv_vq_driver *q, uint16_t head, uint16_t last, uint32_t wlen,
                             unsigned ndesc, void *token)
@@ -174,8 +198,8 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
         if (q->num_free == 0u)
             return XCV_ENOSPC;
         uint16_t head = q->free_head;
-        drv_write_desc(q->desc + (size_t)head * XCV_VRING_DESC_SIZE, sg[0].addr, sg[0].len,
-                       n_in != 0u ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u, 0);
+        drv_put_desc(q, head, sg[0].addr, sg[0].len,
+                     n_in != 0u ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u, 0);
         q->free_head = q->slots[head].next;
         drv_post(q, head, head, n_in != 0u ? sg[0].len : 0u, 1u, token);
         return XCV_OK;
@@ -207,8 +231,8 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
                            (uint16_t)(i + 1u < n ? i + 1u : 0u));
         }
         xcv_cache_clean(q->port, table, (size_t)n * XCV_VRING_DESC_SIZE);
-        drv_write_desc(q->desc + (size_t)head * XCV_VRING_DESC_SIZE, q->ind_bus + off,
-                       (uint32_t)(n * XCV_VRING_DESC_SIZE), XCV_VRING_DESC_F_INDIRECT, 0);
+        drv_put_desc(q, head, q->ind_bus + off, (uint32_t)(n * XCV_VRING_DESC_SIZE),
+                     XCV_VRING_DESC_F_INDIRECT, 0);
         last = head;
         q->free_head = q->slots[head].next;
     } else {
@@ -219,8 +243,7 @@ int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned
             bool more = i + 1u < n;
             uint16_t flags = (uint16_t)((i >= n_out ? XCV_VRING_DESC_F_WRITE : 0u) |
                                         (more ? XCV_VRING_DESC_F_NEXT : 0u));
-            drv_write_desc(q->desc + (size_t)idx * XCV_VRING_DESC_SIZE, sg[i].addr, sg[i].len,
-                           flags, more ? q->slots[idx].next : 0u);
+            drv_put_desc(q, idx, sg[i].addr, sg[i].len, flags, more ? q->slots[idx].next : 0u);
             last = idx;
             idx = q->slots[idx].next;
         }
@@ -250,8 +273,7 @@ int xcv_vq_driver_add_burst(struct xcv_vq_driver *q, const struct xcv_sg *sg, un
     uint16_t flags = device_writable ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u;
     for (unsigned i = 0; i < k; i++) {
         uint16_t head = q->free_head;
-        drv_write_desc(q->desc + (size_t)head * XCV_VRING_DESC_SIZE, sg[i].addr, sg[i].len, flags,
-                       0);
+        drv_put_desc(q, head, sg[i].addr, sg[i].len, flags, 0);
         q->free_head = q->slots[head].next;
         drv_post(q, head, head, device_writable ? sg[i].len : 0u, 1u, tokens[i]);
     }
