@@ -313,8 +313,10 @@ void xcv_vq_device_disable_notify(struct xcv_vq_device *q);
  * @param q The queue, with no chain in flight.
  * @param next_avail Free-running index of the next available entry to pop.
  * @param next_used Free-running index of the next used entry to fill.
- * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ENOTSUP for a packed ring; ::XCV_ESTATE when
- *         chains are in flight (nothing is changed); ::XCV_EBROKEN when broken.
+ * @return ::XCV_OK; ::XCV_EINVAL for NULL; ::XCV_ENOTSUP for a packed ring, or for an in-order
+ *         ring at any position but (0, 0) (its next head cannot be known from the indices);
+ *         ::XCV_ESTATE when chains are in flight (nothing is changed); ::XCV_EBROKEN when
+ *         broken.
  */
 int xcv_vq_device_set_base(struct xcv_vq_device *q, uint16_t next_avail, uint16_t next_used);
 

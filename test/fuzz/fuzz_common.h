@@ -138,4 +138,47 @@ enum pdrv_op {
     PDRV_OP_COUNT
 };
 
+/* Script opcodes of fuzz_vq_in_order_device_pop (byte % IODEV_OP_COUNT). */
+enum iodev_op {
+    IODEV_OP_POP,
+    IODEV_OP_POP_BURST, /* pop up to n chains in one call */
+    IODEV_OP_POP_OR_ARM,
+    IODEV_OP_PUSH,     /* push the k oldest chains in pop order, each with a valid length */
+    IODEV_OP_PUSH_ANY, /* push an arbitrary head and length; the model predicts the result */
+    IODEV_OP_PUBLISH,
+    IODEV_OP_SHOULD_NOTIFY,
+    IODEV_OP_FLUSH,
+    IODEV_OP_PROCESS,
+    IODEV_OP_ENABLE_NOTIFY,
+    IODEV_OP_DISABLE_NOTIFY,
+    IODEV_OP_RESET,      /* transport reset; the driver may start over too */
+    IODEV_OP_PATCH,      /* the driver rewrites some bytes */
+    IODEV_OP_AVAIL_BUMP, /* the driver moves the available index */
+    IODEV_OP_SLOTS,      /* the driver writes garbage into available ring slots */
+    IODEV_OP_DESC,       /* the driver writes one descriptor, field by field */
+    IODEV_OP_OFFER,      /* the driver offers a well-formed chain at its own table position */
+    IODEV_OP_EVENT,      /* the driver writes used_event and the avail flags */
+    IODEV_OP_COUNT
+};
+
+/* Script opcodes of fuzz_vq_in_order_driver_used (byte % IODRV_OP_COUNT). */
+enum iodrv_op {
+    IODRV_OP_ADD,
+    IODRV_OP_ADD_BURST,
+    IODRV_OP_PUBLISH,
+    IODRV_OP_KICK_PREPARE, /* kick_prepare, or kick through the port */
+    IODRV_OP_COMPLETE,     /* behave: use published chains in order, in batches of 1..4 */
+    IODRV_OP_USED_ENTRY,   /* write one used entry near the driver's position */
+    IODRV_OP_USED_IDX_SET, /* write the used index */
+    IODRV_OP_USED_IDX_ADD, /* move the used index forward a little */
+    IODRV_OP_USED_MISC,    /* write used flags and avail_event */
+    IODRV_OP_GET_USED,
+    IODRV_OP_GET_USED_BURST,
+    IODRV_OP_PEEK_USED, /* peek, then take one */
+    IODRV_OP_ENABLE_NOTIFY,
+    IODRV_OP_DISABLE_NOTIFY,
+    IODRV_OP_RECOVER, /* detach everything, reset the queue */
+    IODRV_OP_COUNT
+};
+
 #endif /* XCV_TEST_FUZZ_COMMON_H */

@@ -20,7 +20,7 @@
 
 #include "fuzz_common.h"
 
-#define WIN1 2048u /* must match fuzz_vq_device_pop.c and fuzz_vq_packed_device_pop.c */
+#define WIN1 2048u /* must match the *_device_pop.c harnesses */
 
 struct buf {
     uint8_t b[4096];
@@ -484,20 +484,261 @@ static int pdrv_seeds(const char *dir)
     return rc;
 }
 
+/* ---- fuzz_vq_in_order_device_pop ---- */
+
+/* An IODEV_OP_OFFER step: @p shape is (n - 1) | n_in << 2 (| 0x10 indirect, 0x20 hold the
+ * index, 0x40 resync, 0x80 force); one length byte per descriptor. */
+static void io_offer(struct dev_seed *s, unsigned shape, unsigned n, unsigned len)
+{
+    put8(&s->script, IODEV_OP_OFFER);
+    put8(&s->script, shape);
+    for (unsigned k = 0; k < n; k++)
+        put8(&s->script, len + 8u * k);
+}
+
+/* An IODEV_OP_PUSH step: the @p k oldest chains, with the given length fractions. */
+static void io_push(struct dev_seed *s, unsigned k, const unsigned *frac)
+{
+    put8(&s->script, IODEV_OP_PUSH);
+    put8(&s->script, k - 1u);
+    for (unsigned i = 0; i < k; i++)
+        put8(&s->script, frac[i]);
+}
+
+static int iodev_seeds(const char *dir)
+{
+    struct dev_seed s;
+    int rc = 0;
+    const unsigned NX = XCV_VRING_DESC_F_NEXT;
+    const unsigned WR = XCV_VRING_DESC_F_WRITE;
+
+    /* 1: EVENT_IDX, 8 entries: chains of 1, 2 and 3 descriptors in table order, popped one by
+     * one and in bursts; transmit-like runs of length-0 pushes ending in a written one, so one
+     * used entry covers several chains; published, notified; round the table several times. */
+    dev_init(&s, 0x01, 3, 0);
+    for (unsigned lap = 0; lap < 4; lap++) {
+        io_offer(&s, 0, 1, 16);            /* 1 readable */
+        io_offer(&s, 1 | (1 << 2), 2, 20); /* readable + writable */
+        io_offer(&s, 2 | (1 << 2), 3, 12); /* 2 readable + writable */
+        io_offer(&s, 0, 1, 40);            /* 1 readable */
+        put8(&s.script, IODEV_OP_POP);
+        put8(&s.script, IODEV_OP_POP_BURST), put8(&s.script, 3);
+        io_push(&s, 3, (const unsigned[]){0, 0, 200});
+        put8(&s.script, IODEV_OP_PUBLISH);
+        put8(&s.script, IODEV_OP_SHOULD_NOTIFY);
+        io_push(&s, 1, (const unsigned[]){0});
+        put8(&s.script, IODEV_OP_EVENT), put16(&s.script, 3 * lap + 2), put16(&s.script, 0);
+        put8(&s.script, IODEV_OP_FLUSH);
+        put8(&s.script, IODEV_OP_ENABLE_NOTIFY);
+    }
+    put8(&s.script, IODEV_OP_POP_OR_ARM);
+    rc |= dev_emit(dir, "ring8_event_runs_laps.bin", &s);
+
+    /* 2: INDIRECT + two windows, 4 entries: an indirect chain and direct ones, the available
+     * slots full of garbage (an in-order device never reads them), handled by process with
+     * lengths 0 and not; then a chain with a buffer in window 2, written descriptor by
+     * descriptor at the device's next head. */
+    dev_init(&s, 0x02 | 0x04, 2, 0);
+    io_offer(&s, 0x10 | 2 | (2 << 2), 3, 24); /* indirect: readable + 2 writable */
+    io_offer(&s, 1 << 2, 1, 64);              /* 1 writable */
+    io_offer(&s, 0, 1, 8);
+    put8(&s.script, IODEV_OP_SLOTS), put8(&s.script, 3);
+    for (unsigned i = 0; i < 4; i++)
+        put8(&s.script, i), put16(&s.script, 0xbeef + i);
+    put8(&s.script, IODEV_OP_PROCESS), put8(&s.script, 7);
+    put8(&s.script, 0), put8(&s.script, 0), put8(&s.script, 0x81);
+    put8(&s.script, IODEV_OP_DESC), put8(&s.script, 0 << 1), put8(&s.script, NX);
+    put16(&s.script, 0x410), put16(&s.script, 16), put8(&s.script, 0);
+    put8(&s.script, IODEV_OP_DESC), put8(&s.script, 1 << 1), put8(&s.script, WR | 8);
+    put16(&s.script, 0x20), put16(&s.script, 64), put8(&s.script, 0);
+    put8(&s.script, IODEV_OP_AVAIL_BUMP), put8(&s.script, 1);
+    put8(&s.script, IODEV_OP_POP);
+    io_push(&s, 1, (const unsigned[]){255});
+    put8(&s.script, IODEV_OP_FLUSH);
+    rc |= dev_emit(dir, "indirect_two_windows_garbage_slots.bin", &s);
+
+    /* 3: max_chain 3, 4 entries: pushes out of pop order (refused, not broken), a handler that
+     * keeps a chain so process's next push is out of order, then a chain of three after which
+     * the next head is one still in flight, an available index jump, and a descriptor loop. */
+    dev_init(&s, 0x00, 2, 3);
+    io_offer(&s, 0, 1, 8);
+    io_offer(&s, 0, 1, 8);
+    io_offer(&s, 1 << 2, 1, 8);
+    put8(&s.script, IODEV_OP_POP_BURST), put8(&s.script, 3);
+    put8(&s.script, IODEV_OP_PUSH_ANY), put8(&s.script, 1 | (1 << 1)), put16(&s.script, 0),
+        put32(&s.script, 0); /* the second oldest */
+    put8(&s.script, IODEV_OP_PUSH_ANY), put8(&s.script, 0x85), put16(&s.script, 0),
+        put32(&s.script, 0); /* the oldest, one byte too long */
+    io_push(&s, 3, (const unsigned[]){0, 0, 255});
+    put8(&s.script, IODEV_OP_PUBLISH);
+    io_offer(&s, 0, 1, 8);
+    io_offer(&s, 0, 1, 8);
+    put8(&s.script, IODEV_OP_PROCESS), put8(&s.script, 3), put8(&s.script, 2), put8(&s.script, 0);
+    put8(&s.script, IODEV_OP_RESET), put8(&s.script, 3);
+    io_offer(&s, 0, 1, 8); /* head 0, kept in flight */
+    put8(&s.script, IODEV_OP_POP);
+    put8(&s.script, IODEV_OP_DESC), put8(&s.script, 0 << 1), put8(&s.script, NX);
+    put16(&s.script, 0x400), put16(&s.script, 8), put8(&s.script, 2);
+    put8(&s.script, IODEV_OP_DESC), put8(&s.script, 1 << 1), put8(&s.script, NX);
+    put16(&s.script, 0x408), put16(&s.script, 8), put8(&s.script, 3);
+    put8(&s.script, IODEV_OP_DESC), put8(&s.script, 2 << 1), put8(&s.script, 0);
+    put16(&s.script, 0x410), put16(&s.script, 8), put8(&s.script, 0);
+    put8(&s.script, IODEV_OP_AVAIL_BUMP), put8(&s.script, 2);
+    put8(&s.script, IODEV_OP_POP); /* 1 -> 2 -> 3: the next head is 0, still in flight */
+    put8(&s.script, IODEV_OP_POP); /* refused */
+    put8(&s.script, IODEV_OP_RESET), put8(&s.script, 1);
+    put8(&s.script, IODEV_OP_PATCH), put16(&s.script, 16 * 4 + 2), put8(&s.script, 2),
+        put8(&s.script, 9), put8(&s.script, 0); /* avail idx 9 */
+    put8(&s.script, IODEV_OP_POP);
+    put8(&s.script, IODEV_OP_RESET), put8(&s.script, 1);
+    put8(&s.script, IODEV_OP_DESC), put8(&s.script, 0 << 1), put8(&s.script, NX);
+    put16(&s.script, 0x400), put16(&s.script, 8), put8(&s.script, 0); /* 0 -> 0 */
+    put8(&s.script, IODEV_OP_AVAIL_BUMP), put8(&s.script, 1);
+    put8(&s.script, IODEV_OP_POP);
+    put8(&s.script, IODEV_OP_PUSH_ANY), put8(&s.script, 0), put16(&s.script, 0),
+        put32(&s.script, 0); /* broken */
+    rc |= dev_emit(dir, "order_head_idx_loop.bin", &s);
+
+    /* 4: polled with EVENT_IDX, 1 entry: every chain takes the whole table; chains ready
+     * before the device looks, taken in a burst that runs dry, one-at-a-time laps. */
+    dev_init(&s, 0x40 | 0x01, 0, 0);
+    for (unsigned lap = 0; lap < 6; lap++) {
+        io_offer(&s, (lap & 1u) << 2, 1, 30 + lap);
+        put8(&s.script, IODEV_OP_POP_BURST), put8(&s.script, 2);
+        io_push(&s, 1, (const unsigned[]){lap * 40u});
+        put8(&s.script, IODEV_OP_FLUSH);
+    }
+    put8(&s.script, IODEV_OP_POP_OR_ARM);
+    rc |= dev_emit(dir, "polled_ring1_laps.bin", &s);
+    return rc;
+}
+
+/* ---- fuzz_vq_in_order_driver_used ---- */
+
+/* An IODRV_OP_ADD step: n (1..3) segments, the last @p n_in device-writable. */
+static void io_add(struct buf *o, unsigned n, unsigned n_in, unsigned len)
+{
+    put8(o, IODRV_OP_ADD), put8(o, (n - 1u) | (n_in << 2));
+    for (unsigned k = 0; k < n; k++)
+        put8(o, len + k);
+}
+
+/* An IODRV_OP_COMPLETE step: batches of the given sizes, each with a length. */
+static void io_complete(struct buf *o, unsigned k, const unsigned *sizes, const uint32_t *lens)
+{
+    put8(o, IODRV_OP_COMPLETE), put8(o, k);
+    for (unsigned i = 0; i < k; i++)
+        put8(o, sizes[i] - 1u), put32(o, lens[i]);
+}
+
+static int iodrv_seeds(const char *dir)
+{
+    struct buf o;
+    int rc = 0;
+
+    /* 1: EVENT_IDX, 8 entries: chains of 1, 2 and 3 segments; the device answers them in
+     * batches (one entry for several chains), the driver takes them one by one, in a burst and
+     * by peeking; round the table several times. */
+    o.n = 0;
+    put8(&o, 0x01), put8(&o, 3);
+    for (unsigned round = 0; round < 4; round++) {
+        io_add(&o, 1, 0, 31);
+        io_add(&o, 2, 1, 7);
+        io_add(&o, 3, 2, 100);
+        io_add(&o, 1, 1, 50);
+        put8(&o, IODRV_OP_KICK_PREPARE), put8(&o, round & 1u);
+        io_complete(&o, 2, (const unsigned[]){3, 1}, (const uint32_t[]){1000, 20});
+        put8(&o, IODRV_OP_PEEK_USED), put8(&o, 1);
+        put8(&o, IODRV_OP_GET_USED_BURST), put8(&o, 8);
+        put8(&o, IODRV_OP_ENABLE_NOTIFY);
+        put8(&o, IODRV_OP_USED_MISC), put16(&o, 0), put16(&o, 4 * round + 5);
+    }
+    put8(&o, IODRV_OP_ADD_BURST), put8(&o, 0x81); /* 3, writable */
+    put8(&o, 1), put8(&o, 2), put8(&o, 3);
+    put8(&o, IODRV_OP_PUBLISH);
+    io_complete(&o, 1, (const unsigned[]){3}, (const uint32_t[]){2});
+    put8(&o, IODRV_OP_GET_USED), put8(&o, 3);
+    put8(&o, IODRV_OP_DISABLE_NOTIFY);
+    rc |= write_file(dir, "event_idx_batches_wrap.bin", o.b, o.n);
+
+    /* 2: INDIRECT + prefer, 4 entries: multi-segment chains through indirect tables take one
+     * descriptor each; a batch of four, then a ring full of them and one more that does not
+     * fit, answered in two batches. */
+    o.n = 0;
+    put8(&o, 0x06), put8(&o, 2);
+    for (unsigned i = 0; i < 4; i++)
+        io_add(&o, 1 + i % 3u, i % 2u, 10 + i);
+    put8(&o, IODRV_OP_KICK_PREPARE), put8(&o, 1);
+    io_complete(&o, 1, (const unsigned[]){4}, (const uint32_t[]){9});
+    put8(&o, IODRV_OP_GET_USED), put8(&o, 4);
+    io_add(&o, 3, 3, 1);
+    io_add(&o, 3, 0, 2);
+    io_add(&o, 1, 1, 3);
+    io_add(&o, 2, 1, 4);
+    io_add(&o, 1, 0, 5);
+    put8(&o, IODRV_OP_PUBLISH);
+    io_complete(&o, 2, (const unsigned[]){2, 2}, (const uint32_t[]){0, 7});
+    put8(&o, IODRV_OP_GET_USED_BURST), put8(&o, 3);
+    put8(&o, IODRV_OP_RECOVER), put8(&o, 1);
+    rc |= write_file(dir, "indirect_prefer_batch.bin", o.b, o.n);
+
+    /* 3: no features, 4 entries: an entry naming a chain beyond the index's reach, one with
+     * too long a length, an index ahead of the chains in flight; recovery in between. */
+    o.n = 0;
+    put8(&o, 0x00), put8(&o, 2);
+    io_add(&o, 1, 1, 15);
+    io_add(&o, 1, 1, 15);
+    io_add(&o, 1, 1, 15);
+    put8(&o, IODRV_OP_PUBLISH);
+    put8(&o, IODRV_OP_USED_ENTRY), put8(&o, 0), put8(&o, 2), put8(&o, 0); /* names the 3rd */
+    put8(&o, IODRV_OP_USED_IDX_ADD), put8(&o, 2);                         /* covers two */
+    put8(&o, IODRV_OP_GET_USED), put8(&o, 0);
+    put8(&o, IODRV_OP_RECOVER), put8(&o, 0);
+    io_add(&o, 1, 1, 15);
+    io_add(&o, 2, 1, 15);
+    put8(&o, IODRV_OP_KICK_PREPARE), put8(&o, 0);
+    put8(&o, IODRV_OP_USED_ENTRY), put8(&o, 0), put8(&o, 1), put8(&o, 0x40); /* wlen + 1 */
+    put8(&o, IODRV_OP_USED_IDX_ADD), put8(&o, 2);
+    put8(&o, IODRV_OP_PEEK_USED), put8(&o, 0);
+    put8(&o, IODRV_OP_RECOVER), put8(&o, 1);
+    io_add(&o, 1, 0, 15);
+    put8(&o, IODRV_OP_USED_IDX_SET), put16(&o, 3);
+    put8(&o, IODRV_OP_ENABLE_NOTIFY);
+    put8(&o, IODRV_OP_GET_USED), put8(&o, 0);
+    rc |= write_file(dir, "bad_id_len_idx.bin", o.b, o.n);
+
+    /* 4: 1 entry: every chain takes the whole table, one used entry each. */
+    o.n = 0;
+    put8(&o, 0x00), put8(&o, 0);
+    for (unsigned round = 0; round < 6; round++) {
+        io_add(&o, 1, round & 1u, 50);
+        put8(&o, IODRV_OP_KICK_PREPARE), put8(&o, 1);
+        io_complete(&o, 1, (const unsigned[]){1}, (const uint32_t[]){25});
+        put8(&o, IODRV_OP_GET_USED), put8(&o, 0);
+        put8(&o, IODRV_OP_ENABLE_NOTIFY);
+    }
+    rc |= write_file(dir, "ring1.bin", o.b, o.n);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
         fprintf(stderr,
                 "usage: %s <corpus-dir> (with fuzz_vq_device_pop/, fuzz_vq_driver_used/, "
-                "fuzz_vq_packed_device_pop/ and fuzz_vq_packed_driver_used/ in it)\n",
+                "fuzz_vq_packed_device_pop/, fuzz_vq_packed_driver_used/, "
+                "fuzz_vq_in_order_device_pop/ and fuzz_vq_in_order_driver_used/ in it)\n",
                 argv[0]);
         return 2;
     }
-    char d1[400], d2[400], d3[400], d4[400];
+    char d1[400], d2[400], d3[400], d4[400], d5[400], d6[400];
     snprintf(d1, sizeof d1, "%s/fuzz_vq_device_pop", argv[1]);
     snprintf(d2, sizeof d2, "%s/fuzz_vq_driver_used", argv[1]);
     snprintf(d3, sizeof d3, "%s/fuzz_vq_packed_device_pop", argv[1]);
     snprintf(d4, sizeof d4, "%s/fuzz_vq_packed_driver_used", argv[1]);
-    int rc = dev_seeds(d1) | drv_seeds(d2) | pdev_seeds(d3) | pdrv_seeds(d4);
+    snprintf(d5, sizeof d5, "%s/fuzz_vq_in_order_device_pop", argv[1]);
+    snprintf(d6, sizeof d6, "%s/fuzz_vq_in_order_driver_used", argv[1]);
+    int rc = dev_seeds(d1) | drv_seeds(d2) | pdev_seeds(d3) | pdrv_seeds(d4) | iodev_seeds(d5) |
+             iodrv_seeds(d6);
     return rc == 0 ? 0 : 1;
 }
