@@ -141,10 +141,11 @@ static inline void dev_read_desc(const uint8_t *table, uint32_t i, struct dev_de
     d->next = xcv_le16_load(raw + XCV_DESC_NEXT);
 }
 
-/* Walk and validate the chain at @head into @c; @ndesc gets the number of descriptors it
- * occupies in the ring's table (an indirect table counts as one). Returns 0 or a protocol
- * error. */
-static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c, uint16_t *ndesc)
+/* Walk and validate the chain at @head, whose descriptor the caller read into @first, into
+ * @c; @ndesc gets the number of descriptors it occupies in the ring's table (an indirect table
+ * counts as one). Returns 0 or a protocol error. */
+static int dev_walk(struct xcv_vq_device *q, uint16_t head, const struct dev_desc *first,
+                    struct xcv_chain *c, uint16_t *ndesc)
 {
     const uint8_t *table = q->desc;
     uint32_t table_len = q->num;
@@ -158,7 +159,10 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, struct xcv_chain *c,
 
     for (;;) {
         struct dev_desc d;
-        dev_read_desc(table, idx, &d);
+        if (nring == 0u)
+            d = *first;
+        else
+            dev_read_desc(table, idx, &d);
         if (!in_indirect)
             nring++; /* at most max_chain + 1: the segment bound below ends the walk */
 
@@ -306,10 +310,28 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
         return dev_break(q, XCV_EPROTO_HEAD);
     if ((uint16_t)(q->avail_seen - q->last_avail) > 1u)
         dev_prefetch_ahead(q, head);
-    uint16_t ndesc;
-    int r = dev_walk(q, head, chain, &ndesc);
-    if (r != XCV_OK)
-        return dev_break(q, r);
+    uint16_t ndesc = 1;
+    struct dev_desc d;
+    dev_read_desc(q->desc, head, &d);
+    if (!(d.flags & (XCV_VRING_DESC_F_NEXT | XCV_VRING_DESC_F_INDIRECT))) {
+        /* One descriptor (the common case): what dev_walk() checks of it, without the walk. */
+        void *p;
+        int r = xcv_dev_translate(q, d.addr, d.len, &p);
+        if (r != XCV_OK)
+            return dev_break(q, r);
+        bool w = (d.flags & XCV_VRING_DESC_F_WRITE) != 0u;
+        chain->iov[0].base = p;
+        chain->iov[0].len = d.len;
+        chain->head = head;
+        chain->n_out = (uint16_t)(w ? 0u : 1u);
+        chain->n_in = (uint16_t)(w ? 1u : 0u);
+        chain->out_len = w ? 0u : d.len;
+        chain->in_len = w ? d.len : 0u;
+    } else {
+        int r = dev_walk(q, head, &d, chain, &ndesc);
+        if (r != XCV_OK)
+            return dev_break(q, r);
+    }
     q->slots[head].busy = 1;
     q->slots[head].in_len = chain->in_len;
     q->slots[head].ndesc = ndesc;
