@@ -151,6 +151,7 @@ struct xcv_vq_driver {
     bool in_order;                 /**< @private VIRTIO_F_IN_ORDER (split ring only) */
     uint16_t io_oldest;            /**< @private in-order: head of the oldest chain in flight */
     uint16_t io_left;              /**< @private in-order: chains of the current batch not taken */
+    uint16_t io_multi;             /**< @private in-order: chains in flight of 2+ descriptors */
     uint32_t io_len;               /**< @private in-order: used length of the batch's last chain */
 };
 

@@ -70,6 +70,7 @@ static void drv_restart(struct xcv_vq_driver *q)
     q->first_flags = 0;
     q->io_oldest = 0;
     q->io_left = 0;
+    q->io_multi = 0;
     q->io_len = 0;
 }
 
@@ -179,6 +180,8 @@ static inline void drv_post(struct xcv_vq_driver *q, uint16_t head, uint16_t las
     q->avail_idx++;
     q->num_free = (uint16_t)(q->num_free - ndesc);
     q->in_flight++;
+    if (ndesc > 1u)
+        q->io_multi++; /* counted in either mode; used in order */
 }
 
 int xcv_vq_driver_add(struct xcv_vq_driver *q, const struct xcv_sg *sg, unsigned n_out,
@@ -370,6 +373,8 @@ static void drv_reclaim(struct xcv_vq_driver *q, uint16_t head)
         q->free_head = head;
     }
     q->num_free = (uint16_t)(q->num_free + s->ndesc);
+    if (s->ndesc > 1u)
+        q->io_multi--;
     s->token = NULL;
     q->in_flight--;
 }
@@ -388,13 +393,22 @@ static int drv_get_in_order(struct xcv_vq_driver *q, void **token, uint32_t *len
         uint32_t id = xcv_le32_load(e);
         uint32_t used_len = xcv_le32_load(e + 4);
         uint16_t covered = (uint16_t)(q->used_seen - q->last_used);
-        uint16_t h = q->io_oldest;
-        uint16_t b = 1;
-        while (h != id) {
-            if (b >= covered || id >= q->num)
+        uint16_t b;
+        if (q->io_multi == 0u) {
+            /* Every chain in flight is one descriptor: the named one is as many chains after
+             * the oldest as it is descriptors after it. */
+            b = (uint16_t)(((id - q->io_oldest) & q->mask) + 1u);
+            if (id >= q->num || b > covered)
                 return drv_break(q, XCV_EPROTO_USED_ID); /* not a chain the index covers */
-            h = (uint16_t)((h + q->slots[h].ndesc) & q->mask);
-            b++;
+        } else {
+            uint16_t h = q->io_oldest;
+            b = 1;
+            while (h != id) {
+                if (b >= covered || id >= q->num)
+                    return drv_break(q, XCV_EPROTO_USED_ID); /* not a chain the index covers */
+                h = (uint16_t)((h + q->slots[h].ndesc) & q->mask);
+                b++;
+            }
         }
         if (q->slots[id].token == NULL)
             return drv_break(q, XCV_EPROTO_USED_ID);
@@ -484,10 +498,14 @@ void *xcv_vq_driver_peek_used(const struct xcv_vq_driver *q, unsigned ahead)
     if (q == NULL || q->broken != 0 || (uint16_t)(q->used_seen - q->last_used) <= ahead)
         return NULL;
     if (q->in_order) {
-        /* The chains come back oldest first: walk this side's own slots (ahead < in_flight). */
+        /* The chains come back oldest first: walk this side's own slots (ahead < in_flight),
+         * or step straight there when every chain in flight is one descriptor. */
         uint16_t h = q->io_oldest;
-        for (unsigned i = 0; i < ahead; i++)
-            h = (uint16_t)((h + q->slots[h].ndesc) & q->mask);
+        if (q->io_multi == 0u)
+            h = (uint16_t)((h + ahead) & q->mask);
+        else
+            for (unsigned i = 0; i < ahead; i++)
+                h = (uint16_t)((h + q->slots[h].ndesc) & q->mask);
         return q->slots[h].token;
     }
     /* Used entry: device-written, covered by the used index already acquired. A hint only:

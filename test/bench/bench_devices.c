@@ -181,8 +181,12 @@ int main(int argc, char **argv)
                                      .queue_size = 256};
     cfg.ring_features =
         XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
-    struct xcv_net_dev_config nc = {
-        .ops = &net_count_ops, .queue_size = 256, .budget = NET_BURST, .polled = true};
+    struct xcv_net_dev_config nc = {.ops = &net_count_ops,
+                                    .queue_size = 256,
+                                    .budget = NET_BURST,
+                                    .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
+                                                     XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER),
+                                    .polled = true};
     if (xcv_blk_dev_init(&bdev, &fx.vch, &cfg) != 0 || xcv_net_dev_init(&ndev, &fx.vch, &nc) != 1 ||
         fx_driver_up(4096) != XCV_OK)
         return 1;
