@@ -172,14 +172,14 @@ struct xcv_vq_device {
  * @brief Initialise a device queue over rings the driver placed at the given bus addresses.
  *
  * The ring areas are validated (alignment per spec: desc 16, avail 2, used 4; packed: descriptor
- * ring 16, both event suppression areas 4; wholly inside one window; no wrap) before anything
- * is read. Nothing is written to shared memory, except for a polled queue the hint that asks
- * the driver not to notify.
+ * ring 16, both event suppression areas 4; each wholly inside one window, no wrap; no two of
+ * them overlapping) before anything is read. Nothing is written to shared memory, except for a
+ * polled queue the hint that asks the driver not to notify.
  *
  * @return ::XCV_OK; ::XCV_EINVAL for a bad configuration from the caller (NULL, num not a power
  *         of two for a split ring, num 0 or above 32768, max_chain > num);
  *         ::XCV_ENOTSUP for RING_PACKED with IN_ORDER (not implemented);
- *         ::XCV_EPROTO_LAYOUT for misaligned areas;
+ *         ::XCV_EPROTO_LAYOUT for misaligned or overlapping areas;
  *         ::XCV_EPROTO_WINDOW or ::XCV_EPROTO_OVERFLOW for areas outside the windows.
  */
 int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cfg);

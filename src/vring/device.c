@@ -94,16 +94,17 @@ int xcv_vq_device_init(struct xcv_vq_device *q, const struct xcv_vq_device_confi
         return XCV_EINVAL;
 
     /* Ring placement comes from the driver: alignment per virtio 1.2, 2.7 (16, 2, 4). */
-    void *desc;
-    void *avail;
-    void *used;
-    int r = xcv_dev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &desc);
-    if (r == XCV_OK)
-        r = xcv_dev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_AVAIL_BYTES(cfg->num), 2u, &avail);
-    if (r == XCV_OK)
-        r = xcv_dev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_USED_BYTES(cfg->num), 4u, &used);
+    const uint64_t bus[3] = {cfg->desc_bus, cfg->avail_bus, cfg->used_bus};
+    const size_t len[3] = {XCV_VRING_DESC_BYTES(cfg->num), XCV_VRING_AVAIL_BYTES(cfg->num),
+                           XCV_VRING_USED_BYTES(cfg->num)};
+    const uint64_t align[3] = {16u, 2u, 4u};
+    void *area[3];
+    int r = xcv_dev_map_rings(cfg->mem, bus, len, align, area);
     if (r != XCV_OK)
         return r;
+    void *desc = area[0];
+    void *avail = area[1];
+    void *used = area[2];
 
     q->packed = false;
     q->ring = NULL;

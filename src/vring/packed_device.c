@@ -124,16 +124,17 @@ int xcv_pdev_init(struct xcv_vq_device *q, const struct xcv_vq_device_config *cf
         return XCV_EINVAL;
 
     /* Ring placement comes from the driver: alignment per virtio 1.2, 2.8.10.1 (16, 4, 4). */
-    void *ring;
-    void *drv_area;
-    void *dev_area;
-    int r = xcv_dev_map_area(cfg->mem, cfg->desc_bus, XCV_VRING_DESC_BYTES(cfg->num), 16u, &ring);
-    if (r == XCV_OK)
-        r = xcv_dev_map_area(cfg->mem, cfg->avail_bus, XCV_VRING_PACKED_EVENT_BYTES, 4u, &drv_area);
-    if (r == XCV_OK)
-        r = xcv_dev_map_area(cfg->mem, cfg->used_bus, XCV_VRING_PACKED_EVENT_BYTES, 4u, &dev_area);
+    const uint64_t bus[3] = {cfg->desc_bus, cfg->avail_bus, cfg->used_bus};
+    const size_t len[3] = {XCV_VRING_DESC_BYTES(cfg->num), XCV_VRING_PACKED_EVENT_BYTES,
+                           XCV_VRING_PACKED_EVENT_BYTES};
+    const uint64_t align[3] = {16u, 4u, 4u};
+    void *area[3];
+    int r = xcv_dev_map_rings(cfg->mem, bus, len, align, area);
     if (r != XCV_OK)
         return r;
+    void *ring = area[0];
+    void *drv_area = area[1];
+    void *dev_area = area[2];
 
     q->packed = true;
     q->ring = (uint8_t *)ring;

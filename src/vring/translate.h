@@ -53,4 +53,25 @@ static inline int xcv_dev_map_area(const struct xcv_memmap *m, uint64_t bus, siz
     return xcv_memmap_translate(m, bus, len, local);
 }
 
+/* Map the three areas of a ring (descriptors, driver area, device area) with their alignments
+ * and check that no two of them share a byte: overlapping areas are a bad placement (the
+ * device would write its used entries or event words over what the driver wrote). */
+static inline int xcv_dev_map_rings(const struct xcv_memmap *m, const uint64_t bus[3],
+                                    const size_t len[3], const uint64_t align[3], void *local[3])
+{
+    for (unsigned i = 0; i < 3u; i++) {
+        int r = xcv_dev_map_area(m, bus[i], len[i], align[i], &local[i]);
+        if (r != XCV_OK)
+            return r;
+    }
+    /* Each area lies inside one window (checked above), so none of these sums wraps. */
+    for (unsigned i = 0; i < 3u; i++) {
+        for (unsigned j = i + 1u; j < 3u; j++) {
+            if (bus[i] < bus[j] + len[j] && bus[j] < bus[i] + len[i])
+                return XCV_EPROTO_LAYOUT;
+        }
+    }
+    return XCV_OK;
+}
+
 #endif /* XCV_SRC_VRING_TRANSLATE_H */

@@ -371,6 +371,19 @@ static void init_checks_area_alignment_and_windows(void **state)
     cfg = P.cfg;
     cfg.desc_bus = UINT64_MAX - 15u;
     assert_int_equal(xcv_vq_device_init(&q, &cfg), XCV_EPROTO_OVERFLOW);
+    /* Overlapping areas: the device would write used descriptors or its event word over what
+     * the driver wrote. */
+    cfg = P.cfg;
+    cfg.used_bus = cfg.avail_bus;
+    assert_int_equal(xcv_vq_device_init(&q, &cfg), XCV_EPROTO_LAYOUT);
+    cfg = P.cfg;
+    cfg.avail_bus = cfg.desc_bus + 16u; /* inside the descriptor ring */
+    assert_int_equal(xcv_vq_device_init(&q, &cfg), XCV_EPROTO_LAYOUT);
+    cfg = P.cfg;
+    cfg.used_bus = cfg.desc_bus;
+    assert_int_equal(xcv_vq_device_init(&q, &cfg), XCV_EPROTO_LAYOUT);
+    cfg = P.cfg;
+    assert_int_equal(xcv_vq_device_init(&q, &cfg), XCV_OK);
 }
 
 static void init_accepts_any_size_up_to_32768(void **state)

@@ -567,7 +567,22 @@ static void init_rejects_misaligned_ring_areas_2_7(void **state)
     init_fails_with(d, a, u + 2u, XCV_EPROTO_LAYOUT);
     init_fails_with(d, a, u + 1u, XCV_EPROTO_LAYOUT);
     /* Minimal spec alignment is enough. */
-    init_fails_with(d + 16u, a + 2u, u + 4u, XCV_OK);
+    init_fails_with(d, a + 2u, u + 4u, XCV_OK);
+}
+
+static void init_rejects_overlapping_ring_areas(void **state)
+{
+    uint64_t d, a, u;
+    (void)state;
+    setup_hostile(8, 0, 0);
+    d = F.ring.desc_bus;
+    a = F.ring.avail_bus;
+    u = F.ring.used_bus;
+    init_fails_with(d + 16u, a, u, XCV_EPROTO_LAYOUT); /* the table runs into the avail ring */
+    init_fails_with(d, a, a, XCV_EPROTO_LAYOUT);       /* used ring over the avail ring */
+    init_fails_with(d, a, d + 64u, XCV_EPROTO_LAYOUT); /* used ring inside the table */
+    init_fails_with(d, d, u, XCV_EPROTO_LAYOUT);       /* avail ring at the table */
+    init_fails_with(d, a, u, XCV_OK);
 }
 
 static void init_rejects_ring_areas_outside_window(void **state)
@@ -757,6 +772,7 @@ int main(void)
         cmocka_unit_test(total_readable_length_overflowing_32_bits_breaks_queue_2_7_5_2),
         cmocka_unit_test(total_length_just_below_2_32_is_accepted),
         cmocka_unit_test(init_rejects_misaligned_ring_areas_2_7),
+        cmocka_unit_test(init_rejects_overlapping_ring_areas),
         cmocka_unit_test(init_rejects_ring_areas_outside_window),
         cmocka_unit_test(init_rejects_ring_areas_wrapping_2_64),
         cmocka_unit_test(reset_after_breakage_makes_queue_work_again),
