@@ -155,6 +155,9 @@ fi
 # --txpkts bytes: tx is virtio-user txonly into vhost rxonly, rx vhost txonly into virtio-user
 # rxonly, loop both sides io with virtio-user starting by --tx-first. Its figure is the
 # receiver's Rx-pps (virtio-user's in the loop), the median of the per-second figures.
+# Features: testpmd's virtio-user negotiates IN_ORDER (its default), INDIRECT_DESC and MRG_RXBUF
+# and takes its in-order paths on split rings; ours negotiates EVENT_IDX, and IN_ORDER on split
+# rings (xcv_net_bench's default; our packed rings are not in-order).
 # Bursts: each side at its best of 32, 64 and 128 frames measured on the reference machine:
 # testpmd --burst=64 (128 is slower for it), ours 128 frames per send and device run for tx, 32
 # elsewhere (xcv_net_bench's defaults).

@@ -122,9 +122,10 @@ const struct xcv_console_dev_stats *xcv_console_dev_stats(const struct xcv_conso
 
 /* ============================== driver role ============================== */
 
-/** @brief Console driver configuration. Read during xcv_console_drv_open() only. */
+/** @brief Console driver configuration. Read during xcv_console_drv_open() /
+ * xcv_console_drv_open_on() only. */
 struct xcv_console_drv_config {
-    uint16_t dev_num;      /**< Device number on the channel. */
+    uint16_t dev_num;      /**< Device number on the channel (channel transport only). */
     struct xcv_pool *pool; /**< Pool for receive and transmit buffers (caller-owned). */
     uint16_t rx_buffers;   /**< Receive buffers kept posted (1 .. 64; 0 = 16). */
 };
@@ -134,7 +135,6 @@ struct xcv_console_drv {
     struct xcv_vdrv vdrv;                               /**< @private */
     struct xcv_vdrv_queue queues[2];                    /**< @private */
     struct xcv_vq_drv_slot slots[2][XCV_CONSOLE_QUEUE]; /**< @private */
-    struct xcv_channel *ch;                             /**< @private */
     struct xcv_pool *pool;                              /**< @private */
     uint8_t *cur;                                       /**< @private receive buffer being read */
     uint32_t cur_len;                                   /**< @private bytes in it */
@@ -144,11 +144,31 @@ struct xcv_console_drv {
 };
 
 /**
- * @brief Open a console device (driver role) and post the receive buffers.
+ * @brief Open a console device on a channel (driver role) and post the receive buffers:
+ * xcv_console_drv_open_on() with xcv_vdrv_channel_transport().
  * @return ::XCV_OK, ::XCV_EINVAL, ::XCV_ENOMEM (pool empty), or an error of xcv_vdrv_open().
  */
 int xcv_console_drv_open(struct xcv_console_drv *d, struct xcv_channel *ch,
                          const struct xcv_console_drv_config *cfg);
+
+/**
+ * @brief Open a console device on any driver transport (a channel, a virtio-mmio device) and
+ * post the receive buffers (driver role), as xcv_console_drv_open() does on a channel.
+ *
+ * Works with legacy (version 1) virtio-mmio devices too: the byte streams have no format that
+ * depends on VIRTIO_F_VERSION_1, and the size fields are read through the transport's config
+ * accesses. The later calls never block and never poll the transport: the caller's loop does
+ * (on virtio-mmio, xcv_vdrv_poll() on the driver's @c vdrv acknowledges InterruptStatus).
+ *
+ * @param d Caller-owned driver object.
+ * @param t The transport (copied; its object must outlive @p d).
+ * @param cfg Configuration (@c dev_num is used on a channel only; the pool stays caller-owned
+ *            and its buffers must be reachable by the device).
+ * @return ::XCV_OK, ::XCV_EINVAL (also for a NULL or incomplete transport), ::XCV_ENOMEM (pool
+ *         empty), or an error of xcv_vdrv_open_on().
+ */
+int xcv_console_drv_open_on(struct xcv_console_drv *d, const struct xcv_vdrv_transport *t,
+                            const struct xcv_console_drv_config *cfg);
 
 /**
  * @brief Queue bytes for output (never blocks). Reclaims finished transmit buffers first.

@@ -16,9 +16,10 @@
  * frames with xcv_net_dev_deliver(). Hostile chains are completed with a used length of 0 and
  * counted; nothing outside a chain is ever accessed.
  *
- * Driver role: xcv_net_drv_open() opens the device and posts receive buffers from a pool in the
- * window; xcv_net_drv_send() and xcv_net_drv_receive() never block. Every pool buffer comes
- * back on a reset or a peer restart.
+ * Driver role: xcv_net_drv_open() opens the device over a driver-role channel (and
+ * xcv_net_drv_open_on() over any transport, modern virtio-mmio included) and posts receive
+ * buffers from a pool in the window; xcv_net_drv_send() and xcv_net_drv_receive() never block.
+ * Every pool buffer comes back on a reset or a peer restart.
  */
 #ifndef XCVIRTIO_DEV_NET_H
 #define XCVIRTIO_DEV_NET_H
@@ -300,9 +301,9 @@ struct xcv_vdev *xcv_net_dev_vdev(struct xcv_net_dev *n);
 
 /* ============================== driver role ============================== */
 
-/** @brief Driver configuration. Read during xcv_net_drv_open() only. */
+/** @brief Driver configuration. Read during xcv_net_drv_open() / xcv_net_drv_open_on() only. */
 struct xcv_net_drv_config {
-    uint16_t dev_num;      /**< Device number on the channel. */
+    uint16_t dev_num;      /**< Device number on the channel (channel transport only). */
     struct xcv_pool *pool; /**< Pool in the window for receive and transmit buffers (caller-owned,
                                 buffers of more than ::XCV_VIRTIO_NET_HDR_SIZE bytes). */
     uint16_t queue_size;   /**< Wanted queue size (power of two, <= 256; 0 = 64). */
@@ -361,7 +362,6 @@ struct xcv_net_drv {
     struct xcv_vdrv_queue queues[2];                    /**< @private */
     struct xcv_vq_drv_slot rx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
     struct xcv_vq_drv_slot tx_slots[XCV_NET_MAX_QUEUE]; /**< @private */
-    struct xcv_channel *ch;                             /**< @private */
     struct xcv_pool *pool;                              /**< @private */
     void *held[XCV_NET_MAX_MRG];                        /**< @private buffers of a partial frame */
     uint32_t held_len[XCV_NET_MAX_MRG];                 /**< @private */
@@ -381,8 +381,9 @@ struct xcv_net_drv {
 };
 
 /**
- * @brief Open a network device (driver role): negotiate, set up both queues, read the config,
- * post the receive buffers.
+ * @brief Open a network device on a channel (driver role): negotiate, set up both queues, read
+ * the config, post the receive buffers. xcv_net_drv_open_on() with
+ * xcv_vdrv_channel_transport().
  * @param d Caller-owned driver object.
  * @param ch A driver-role channel.
  * @param cfg Configuration.
@@ -391,6 +392,31 @@ struct xcv_net_drv {
  */
 int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
                      const struct xcv_net_drv_config *cfg);
+
+/**
+ * @brief Open a network device on any driver transport (a channel, a virtio-mmio device), as
+ * xcv_net_drv_open() does on a channel (driver role).
+ *
+ * Every buffer carries the 12-byte header of VIRTIO_F_VERSION_1, so the device must offer
+ * VERSION_1: a legacy (version 1) virtio-mmio device cannot, and is refused with ::XCV_ENOTSUP
+ * after it was reset (no buffer is posted; the transport is free for another device object,
+ * for example a caller's own ::xcv_vdrv with the legacy header). A channel always negotiates
+ * VERSION_1. Packed rings are never negotiated on virtio-mmio.
+ *
+ * The later calls never block and never poll the transport: the caller's loop does (on a
+ * channel xcv_channel_poll(); on virtio-mmio xcv_vdrv_poll() on the driver's @c vdrv, which
+ * reads and acknowledges InterruptStatus).
+ *
+ * @param d Caller-owned driver object.
+ * @param t The transport (copied; its object must outlive @p d).
+ * @param cfg Configuration (@c dev_num is used on a channel only; the pool stays caller-owned
+ *            and its buffers must be reachable by the device).
+ * @return As xcv_net_drv_open() (an error of xcv_vdrv_open_on() in place of xcv_vdrv_open());
+ *         ::XCV_EINVAL for a NULL or incomplete transport; ::XCV_ENOTSUP when VERSION_1 was not
+ *         negotiated (a legacy virtio-mmio device).
+ */
+int xcv_net_drv_open_on(struct xcv_net_drv *d, const struct xcv_vdrv_transport *t,
+                        const struct xcv_net_drv_config *cfg);
 
 /**
  * @brief Post receive buffers from the pool until the target count is posted (driver role).

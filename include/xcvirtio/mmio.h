@@ -8,7 +8,7 @@
  * A virtio-mmio device is a block of 32-bit registers plus its config space at offset 0x100.
  * xcv_mmio_probe() checks the block (magic, version, device id); xcv_mmio_transport() turns it
  * into a ::xcv_vdrv_transport, so that xcv_vdrv_open_on() and the device drivers' *_open_on()
- * functions (dev_rng.h, dev_blk.h) run on it exactly as on a channel:
+ * functions (dev_rng.h, dev_blk.h, dev_net.h, dev_console.h) run on it exactly as on a channel:
  * @code
  *   struct xcv_mmio m;
  *   struct xcv_vdrv_transport t;
@@ -26,10 +26,11 @@
  *
  * Version 1 (legacy) devices are driven too, where that is all a device offers: only feature
  * bits 0..31 exist (so ::XCV_VIRTIO_F_VERSION_1 is never negotiated and drivers whose formats
- * differ check for it), FEATURES_OK is not used, GuestPageSize is 4096 and each ring is one
- * contiguous legacy ring at a 4096-byte-aligned address with QueueAlign 4096 (the used ring on
- * the next 4096-byte boundary: ::xcv_vring_layout with a line of 4096), announced through
- * QueuePFN. Legacy config space has no generation counter: a read is not re-checked.
+ * differ check for it: xcv_net_drv_open_on() refuses such a device with ::XCV_ENOTSUP), FEATURES_OK
+ * is not used, GuestPageSize is 4096 and each ring is one contiguous legacy ring at a
+ * 4096-byte-aligned address with QueueAlign 4096 (the used ring on the next 4096-byte boundary:
+ * ::xcv_vring_layout with a line of 4096), announced through QueuePFN. Legacy config space has no
+ * generation counter: a read is not re-checked.
  *
  * Rings and indirect tables are placed in a caller-provided DMA area (a window: local and bus
  * address of memory the device can reach; on bare metal with an identity map both are the

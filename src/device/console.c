@@ -201,10 +201,19 @@ static int con_post_rx(struct xcv_console_drv *d, struct xcv_vq_driver *q, uint8
 int xcv_console_drv_open(struct xcv_console_drv *d, struct xcv_channel *ch,
                          const struct xcv_console_drv_config *cfg)
 {
-    if (d == NULL || ch == NULL || cfg == NULL || cfg->pool == NULL ||
+    if (ch == NULL)
+        return XCV_EINVAL;
+    struct xcv_vdrv_transport t;
+    xcv_vdrv_channel_transport(ch, &t);
+    return xcv_console_drv_open_on(d, &t, cfg);
+}
+
+int xcv_console_drv_open_on(struct xcv_console_drv *d, const struct xcv_vdrv_transport *t,
+                            const struct xcv_console_drv_config *cfg)
+{
+    if (d == NULL || t == NULL || cfg == NULL || cfg->pool == NULL ||
         cfg->rx_buffers > XCV_CONSOLE_QUEUE)
         return XCV_EINVAL;
-    d->ch = ch;
     d->pool = cfg->pool;
     d->cur = NULL;
     d->rx_want = cfg->rx_buffers != 0u ? cfg->rx_buffers : 16u;
@@ -223,7 +232,7 @@ int xcv_console_drv_open(struct xcv_console_drv *d, struct xcv_channel *ch,
         .ops = &con_drv_ops,
         .ctx = d,
     };
-    int r = xcv_vdrv_open(ch, &d->vdrv, &vc);
+    int r = xcv_vdrv_open_on(t, &d->vdrv, &vc);
     if (r != XCV_OK)
         return r;
     struct xcv_vq_driver *q = xcv_vdrv_queue(&d->vdrv, XCV_CONSOLE_RXQ);

@@ -56,7 +56,17 @@ static const struct xcv_vdrv_ops net_drv_ops = {.cancel = net_drv_cancel};
 int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
                      const struct xcv_net_drv_config *cfg)
 {
-    if (d == NULL || ch == NULL || cfg == NULL || cfg->pool == NULL ||
+    if (ch == NULL)
+        return XCV_EINVAL;
+    struct xcv_vdrv_transport t;
+    xcv_vdrv_channel_transport(ch, &t);
+    return xcv_net_drv_open_on(d, &t, cfg);
+}
+
+int xcv_net_drv_open_on(struct xcv_net_drv *d, const struct xcv_vdrv_transport *t,
+                        const struct xcv_net_drv_config *cfg)
+{
+    if (d == NULL || t == NULL || cfg == NULL || cfg->pool == NULL ||
         xcv_pool_buf_size(cfg->pool) <= XCV_VIRTIO_NET_HDR_SIZE)
         return XCV_EINVAL;
     uint16_t qs = cfg->queue_size != 0u ? cfg->queue_size : 64u;
@@ -64,7 +74,6 @@ int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
         return XCV_EINVAL;
     /* Not zeroed as a whole: the queues keep their placement in the queue area across a
      * reopen. Buffers of an earlier open were returned by xcv_net_drv_reset(). */
-    d->ch = ch;
     d->n_held = 0;
     d->want = 0;
     d->rx_posted = 0;
@@ -87,9 +96,16 @@ int xcv_net_drv_open(struct xcv_net_drv *d, struct xcv_channel *ch,
         .ops = &net_drv_ops,
         .ctx = d,
     };
-    int r = xcv_vdrv_open(ch, &d->vdrv, &vc);
+    int r = xcv_vdrv_open_on(t, &d->vdrv, &vc);
     if (r != XCV_OK)
         return r;
+    /* Every buffer carries the 12-byte VERSION_1 header. A legacy virtio-mmio device, which
+     * cannot offer VERSION_1, expects the 10-byte legacy one (without MRG_RXBUF) and its own
+     * framing: not driven here. No buffer is posted yet; the reset leaves the device free. */
+    if (!has(d, XCV_VIRTIO_F_VERSION_1)) {
+        (void)xcv_vdrv_reset(&d->vdrv);
+        return XCV_ENOTSUP;
+    }
     uint8_t c[XCV_VIRTIO_NET_CFG_SIZE];
     r = xcv_vdrv_read_config(&d->vdrv, 0, c, sizeof(c));
     if (r != XCV_OK) {
