@@ -87,8 +87,13 @@ int xcv_blk_drv_open_on(struct xcv_blk_drv *b, const struct xcv_vdrv_transport *
     int r = xcv_vdrv_open_on(t, &b->vdrv, &vc);
     if (r != XCV_OK)
         return r;
-    uint8_t c[XCV_VIRTIO_BLK_CFG_BLK_SIZE + 4u];
-    r = xcv_vdrv_read_config(&b->vdrv, 0, c, sizeof(c));
+    /* capacity, size_max and seg_max (64- and 32-bit fields), then blk_size: the geometry's 8-
+     * and 16-bit fields between them are not read with wider accesses (virtio-mmio, 4.2.2.2). */
+    uint8_t c[XCV_VIRTIO_BLK_CFG_BLK_SIZE + 4u] = {0};
+    r = xcv_vdrv_read_config(&b->vdrv, 0, c, XCV_VIRTIO_BLK_CFG_SEG_MAX + 4u);
+    if (r == XCV_OK)
+        r = xcv_vdrv_read_config(&b->vdrv, XCV_VIRTIO_BLK_CFG_BLK_SIZE,
+                                 c + XCV_VIRTIO_BLK_CFG_BLK_SIZE, 4);
     if (r != XCV_OK)
         return r;
     b->capacity = xcv_le64_load(c + XCV_VIRTIO_BLK_CFG_CAPACITY);

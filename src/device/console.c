@@ -338,8 +338,13 @@ int xcv_console_drv_get_size(struct xcv_console_drv *d, uint16_t *cols, uint16_t
         return XCV_EINVAL;
     if (!(xcv_vdrv_features(&d->vdrv) & XCV_FEATURE(XCV_VIRTIO_CONSOLE_F_SIZE)))
         return XCV_ENOTSUP;
+    /* Two 16-bit fields, read with 16-bit accesses (virtio-mmio, 4.2.2.2). */
     uint8_t c[4];
-    int r = xcv_vdrv_read_config(&d->vdrv, 0, c, sizeof(c));
+    int r = xcv_vdrv_read_config(&d->vdrv, XCV_VIRTIO_CONSOLE_CFG_COLS,
+                                 c + XCV_VIRTIO_CONSOLE_CFG_COLS, 2);
+    if (r == XCV_OK)
+        r = xcv_vdrv_read_config(&d->vdrv, XCV_VIRTIO_CONSOLE_CFG_ROWS,
+                                 c + XCV_VIRTIO_CONSOLE_CFG_ROWS, 2);
     if (r != XCV_OK)
         return r;
     *cols = xcv_le16_load(c + XCV_VIRTIO_CONSOLE_CFG_COLS);

@@ -106,8 +106,14 @@ int xcv_net_drv_open_on(struct xcv_net_drv *d, const struct xcv_vdrv_transport *
         (void)xcv_vdrv_reset(&d->vdrv);
         return XCV_ENOTSUP;
     }
-    uint8_t c[XCV_VIRTIO_NET_CFG_SIZE];
-    r = xcv_vdrv_read_config(&d->vdrv, 0, c, sizeof(c));
+    /* Config fields one by one, each with its own width (virtio-mmio, 4.2.2.2: byte accesses for
+     * the MAC's bytes, 16-bit ones for mtu); a channel carries each read as one request. */
+    uint8_t c[XCV_VIRTIO_NET_CFG_SIZE] = {0};
+    for (unsigned i = 0; i < 6u && r == XCV_OK && has(d, XCV_VIRTIO_NET_F_MAC); i++)
+        r = xcv_vdrv_read_config(&d->vdrv, XCV_VIRTIO_NET_CFG_MAC + i,
+                                 c + XCV_VIRTIO_NET_CFG_MAC + i, 1);
+    if (r == XCV_OK && has(d, XCV_VIRTIO_NET_F_MTU))
+        r = xcv_vdrv_read_config(&d->vdrv, XCV_VIRTIO_NET_CFG_MTU, c + XCV_VIRTIO_NET_CFG_MTU, 2);
     if (r != XCV_OK) {
         (void)xcv_vdrv_reset(&d->vdrv);
         return r;

@@ -62,7 +62,17 @@ struct sim {
     unsigned resets;
     int start_err; /* the last queue start the model refused */
     int kick_err;  /* the last kick the model reported an error for */
+    /* The access width each config byte's field takes (virtio-mmio 4.2.2.2), 0: not a
+     * field's first byte; every config read is checked against it. */
+    const uint8_t *cfg_width;
+    uint32_t cfg_width_len;
+    unsigned cfg_reads;
 };
+
+/* virtio-net: mac[6] (bytes), status, max_virtqueue_pairs, mtu (16-bit). */
+static const uint8_t net_cfg_width[12] = {1, 1, 1, 1, 1, 1, 2, 0, 2, 0, 2, 0};
+/* virtio-console: cols, rows (16-bit), max_nr_ports, emerg_wr (32-bit). */
+static const uint8_t con_cfg_width[12] = {2, 0, 2, 0, 4, 0, 0, 0, 4, 0, 0, 0};
 
 static struct sim S;
 
@@ -134,6 +144,9 @@ static uint32_t sim_read(void *ctx, uint32_t off, unsigned width)
     if (off >= XCV_MMIO_CONFIG) {
         uint32_t o = off - XCV_MMIO_CONFIG;
         assert_int_equal(o % width, 0); /* naturally aligned */
+        if (o < S.cfg_width_len)
+            assert_int_equal(width, S.cfg_width[o]); /* one access per field, at its width */
+        S.cfg_reads++;
         uint8_t b[4] = {0};
         if (xcv_vdev_host_read_config(S.dev, o, b, width) != XCV_OK)
             return 0; /* beyond the model's config space */
@@ -511,6 +524,8 @@ static void test_net_modern(void **state)
     (void)state;
     net_model(false);
     sim_init(2, xcv_net_dev_vdev(&ndev));
+    S.cfg_width = net_cfg_width;
+    S.cfg_width_len = sizeof(net_cfg_width);
     struct xcv_vdrv_transport t;
     transport(&t);
     assert_int_equal(net_open(&t), XCV_OK);
@@ -641,6 +656,8 @@ static void test_net_mrg(void **state)
     (void)state;
     net_model(true);
     sim_init(2, xcv_net_dev_vdev(&ndev));
+    S.cfg_width = net_cfg_width;
+    S.cfg_width_len = sizeof(net_cfg_width);
     struct xcv_vdrv_transport t;
     transport(&t);
     assert_int_equal(net_open(&t), XCV_OK);
@@ -674,6 +691,8 @@ static void test_net_legacy(void **state)
     (void)state;
     net_model(false);
     sim_init(1, xcv_net_dev_vdev(&ndev));
+    S.cfg_width = net_cfg_width;
+    S.cfg_width_len = sizeof(net_cfg_width);
     struct xcv_vdrv_transport t;
     transport(&t);
     memset(&ndrv, 0, sizeof(ndrv));
@@ -751,6 +770,8 @@ static void test_console(void **state)
         struct xcv_console_dev_config dc = {.ops = &con_ops, .cols = 80, .rows = 25};
         assert_int_equal(xcv_console_dev_init(&cdev, NULL, &dc), 0);
         sim_init(v, &cdev.vdev);
+        S.cfg_width = con_cfg_width;
+        S.cfg_width_len = sizeof(con_cfg_width);
         struct xcv_vdrv_transport t;
         transport(&t);
         struct xcv_console_drv_config cc = {.pool = &pool, .rx_buffers = 8};
@@ -832,6 +853,8 @@ static void test_arguments(void **state)
     (void)state;
     net_model(false);
     sim_init(2, xcv_net_dev_vdev(&ndev));
+    S.cfg_width = net_cfg_width;
+    S.cfg_width_len = sizeof(net_cfg_width);
     struct xcv_vdrv_transport t;
     transport(&t);
     struct xcv_net_drv_config nc = {.pool = &pool};
