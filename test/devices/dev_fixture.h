@@ -2,7 +2,8 @@
 /*
  * Test fixture for the device tests: both roles in one process over one window. The device
  * side's channel is polled from the driver port's wait(), so synchronous driver calls make
- * progress; tests can also poll explicitly with fx_pump().
+ * progress; tests can also poll explicitly with fx_pump(). Each side's port counts the doorbells
+ * it rings (fx.drv_rings, fx.dev_rings).
  */
 #ifndef XCV_TEST_DEV_FIXTURE_H
 #define XCV_TEST_DEV_FIXTURE_H
@@ -26,7 +27,8 @@ struct fx {
     struct xcv_pool pool;
     uint32_t free_list[FX_WINDOW_BYTES / 64u];
     int in_wait;
-    unsigned notifies;
+    unsigned drv_rings; /* doorbells of the driver side (EVENT_AVAIL and requests) */
+    unsigned dev_rings; /* doorbells of the device side (EVENT_USED and responses) */
 };
 
 static _Alignas(4096) unsigned char fx_window[FX_WINDOW_BYTES];
@@ -40,11 +42,19 @@ static uint64_t fx_now(void *c)
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-static int fx_notify(void *c, uint32_t d)
+static int fx_drv_notify(void *c, uint32_t d)
 {
     (void)c;
     (void)d;
-    fx.notifies++;
+    fx.drv_rings++;
+    return 0;
+}
+
+static int fx_dev_notify(void *c, uint32_t d)
+{
+    (void)c;
+    (void)d;
+    fx.dev_rings++;
     return 0;
 }
 
@@ -62,8 +72,8 @@ static int fx_dwait(void *c, uint64_t dl)
 }
 
 static const struct xcv_port_ops fx_dops = {
-    .notify = fx_notify, .now_ns = fx_now, .wait = fx_dwait};
-static const struct xcv_port_ops fx_vops = {.notify = fx_notify, .now_ns = fx_now};
+    .notify = fx_drv_notify, .now_ns = fx_now, .wait = fx_dwait};
+static const struct xcv_port_ops fx_vops = {.notify = fx_dev_notify, .now_ns = fx_now};
 
 /* Step 1: format the window on the device side (register device models after this). */
 static inline int fx_device_up(void)

@@ -1,93 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-net (virtio 1.2, section 5.1): device model with a capturing backend and the driver,
  * both roles in one process. Hostile-driver tests post raw chains on the driver's queues. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include <xcvirtio/dev_net.h>
-
-#include "dev_fixture.h"
-
-static struct xcv_net_dev ndev;
-static struct xcv_net_drv ndrv;
-static uint32_t pool_avail0; /* pool buffers before the driver opened */
-
-/* ---- capturing backend ---- */
-
-static struct {
-    struct xcv_net_hdr hdr;
-    uint8_t frame[4096];
-    uint32_t len;
-    unsigned calls;
-    int ret;
-} cap;
-
-static int cap_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
-                        unsigned n, uint32_t len)
-{
-    (void)ctx;
-    cap.calls++;
-    cap.hdr = *hdr;
-    uint32_t off = 0;
-    for (unsigned i = 0; i < n; i++) {
-        assert_true(off + iov[i].len <= sizeof(cap.frame));
-        memcpy(cap.frame + off, iov[i].base, iov[i].len);
-        off += iov[i].len;
-    }
-    assert_int_equal(off, len);
-    cap.len = len;
-    return cap.ret;
-}
-
-static const struct xcv_net_backend_ops cap_ops = {.transmit = cap_transmit};
+#include "net_fixture.h"
 
 static const uint8_t test_mac[6] = {0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
 
-static int setup_net(bool mrg, uint32_t buf_size, uint16_t rx_buffers)
-{
-    memset(&cap, 0, sizeof(cap));
-    if (fx_device_up() != XCV_OK)
-        return -1;
-    struct xcv_net_dev_config cfg = {
-        .ops = &cap_ops, .mtu = 1500, .mrg_rxbuf = mrg, .queue_size = 64};
-    memcpy(cfg.mac, test_mac, 6);
-    if (xcv_net_dev_init(&ndev, &fx.vch, &cfg) != 0)
-        return -1;
-    if (fx_driver_up(buf_size) != XCV_OK)
-        return -1;
-    pool_avail0 = xcv_pool_available(&fx.pool);
-    struct xcv_net_drv_config dc = {
-        .dev_num = 0, .pool = &fx.pool, .queue_size = 64, .rx_buffers = rx_buffers};
-    return xcv_net_drv_open(&ndrv, &fx.dch, &dc);
-}
-
-static int setup_plain(void **state)
-{
-    (void)state;
-    return setup_net(false, 2048, 0);
-}
-
-static int setup_small_mrg(void **state)
-{
-    (void)state;
-    return setup_net(true, 512, 0);
-}
-
-static int setup_small_plain(void **state)
-{
-    (void)state;
-    return setup_net(false, 512, 0);
-}
-
-static void fill(uint8_t *p, uint32_t len, uint8_t seed)
-{
-    for (uint32_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(seed + i * 13u);
-}
+/* The setups: the copying backend (cap), the MAC above, pool buffer size, receive buffers. */
+static const struct nf_opts plain = {.mac = test_mac, .buf_size = 2048};
+static const struct nf_opts small_mrg = {.mac = test_mac, .mrg = true, .buf_size = 512};
+static const struct nf_opts small_plain = {.mac = test_mac, .buf_size = 512};
+static const struct nf_opts small_mrg_two_rx = {
+    .mac = test_mac, .mrg = true, .buf_size = 512, .rx_buffers = 2};
+static const struct nf_opts plain_one_rx = {.mac = test_mac, .buf_size = 2048, .rx_buffers = 1};
 
 /* Receive one frame, pumping the device side. */
 static int recv_one(struct xcv_net_hdr *h, uint8_t *buf, uint32_t capb, uint32_t *len)
@@ -99,13 +23,6 @@ static int recv_one(struct xcv_net_hdr *h, uint8_t *buf, uint32_t capb, uint32_t
             fx_pump();
     }
     return r;
-}
-
-/* Every pool buffer comes back once the driver resets (posted receive buffers included). */
-static void assert_reset_returns_all(void)
-{
-    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
-    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
 }
 
 /* ---- config (5.1.4) ---- */
@@ -137,7 +54,7 @@ static void test_config_mac_mtu_status(void **state)
     assert_int_equal(xcv_net_dev_set_link(&ndev, true), XCV_OK);
     fx_pump();
     assert_int_equal(xcv_net_drv_link_up(&ndrv), 1);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- transmit round trip (5.1.6.2): header fields pass through unchanged ---- */
@@ -146,7 +63,7 @@ static void test_tx_round_trip(void **state)
 {
     (void)state;
     uint8_t frame[1514];
-    fill(frame, sizeof(frame), 1);
+    nf_fill(frame, sizeof(frame), 1);
     struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM,
                             .gso_type = 0x03,
                             .hdr_len = 54,
@@ -157,21 +74,21 @@ static void test_tx_round_trip(void **state)
     assert_int_equal(xcv_net_drv_send(&ndrv, &h, frame, sizeof(frame)), XCV_OK);
     fx_pump();
     assert_int_equal(cap.calls, 1);
-    assert_int_equal(cap.len, sizeof(frame));
-    assert_memory_equal(cap.frame, frame, sizeof(frame));
-    assert_int_equal(cap.hdr.flags, XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM);
-    assert_int_equal(cap.hdr.gso_type, 0x03);
-    assert_int_equal(cap.hdr.hdr_len, 54);
-    assert_int_equal(cap.hdr.gso_size, 1448);
-    assert_int_equal(cap.hdr.csum_start, 34);
-    assert_int_equal(cap.hdr.csum_offset, 16);
-    assert_int_equal(cap.hdr.num_buffers, 0); /* 5.1.6.2.1: the driver sends 0 */
+    assert_int_equal(cap.len[0], sizeof(frame));
+    assert_memory_equal(cap.frame[0], frame, sizeof(frame));
+    assert_int_equal(cap.hdr[0].flags, XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(cap.hdr[0].gso_type, 0x03);
+    assert_int_equal(cap.hdr[0].hdr_len, 54);
+    assert_int_equal(cap.hdr[0].gso_size, 1448);
+    assert_int_equal(cap.hdr[0].csum_start, 34);
+    assert_int_equal(cap.hdr[0].csum_offset, 16);
+    assert_int_equal(cap.hdr[0].num_buffers, 0); /* 5.1.6.2.1: the driver sends 0 */
     /* Many frames in a row; a backend error is counted and the chain still completes. */
     for (uint8_t i = 0; i < 40; i++) {
-        fill(frame, 60, i);
+        nf_fill(frame, 60, i);
         assert_int_equal(xcv_net_drv_send(&ndrv, NULL, frame, 60), XCV_OK);
         fx_pump();
-        assert_memory_equal(cap.frame, frame, 60);
+        assert_memory_equal(cap.frame[1u + i], frame, 60);
     }
     cap.ret = XCV_EIO;
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, frame, 60), XCV_OK);
@@ -182,7 +99,7 @@ static void test_tx_round_trip(void **state)
     uint8_t big[1600] = {0};
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, big, 1515), XCV_EINVAL);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 0);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- receive without MRG_RXBUF (5.1.6.3, 5.1.6.4) ---- */
@@ -191,7 +108,7 @@ static void test_rx_plain(void **state)
 {
     (void)state;
     uint8_t frame[1514];
-    fill(frame, sizeof(frame), 9);
+    nf_fill(frame, sizeof(frame), 9);
     struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_DATA_VALID,
                             .gso_type = 0,
                             .csum_start = 14,
@@ -212,7 +129,7 @@ static void test_rx_plain(void **state)
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, frame, 1515), XCV_EINVAL);
     /* Receive buffers are reposted: more frames than the posted count go through. */
     for (uint8_t i = 0; i < 80; i++) {
-        fill(frame, 100, i);
+        nf_fill(frame, 100, i);
         assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, frame, 100), XCV_OK);
         assert_int_equal(recv_one(NULL, buf, sizeof(buf), &len), XCV_OK);
         assert_int_equal(len, 100);
@@ -223,7 +140,7 @@ static void test_rx_plain(void **state)
     assert_int_equal(recv_one(NULL, buf, 50, &len), XCV_ENOMEM);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 1);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, 82);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* Without MRG_RXBUF one chain must hold header and frame, or the frame is dropped. */
@@ -231,7 +148,7 @@ static void test_rx_plain_too_small(void **state)
 {
     (void)state;
     uint8_t frame[1000];
-    fill(frame, sizeof(frame), 3);
+    nf_fill(frame, sizeof(frame), 3);
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, frame, sizeof(frame)), XCV_ENOMEM);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 1);
     uint8_t buf[2048];
@@ -244,7 +161,7 @@ static void test_rx_plain_too_small(void **state)
     assert_int_equal(recv_one(NULL, buf, sizeof(buf), &len), XCV_OK);
     assert_int_equal(len, 500);
     assert_memory_equal(buf, frame, 500);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- receive with MRG_RXBUF: one frame over several buffers (5.1.6.3.2, 5.1.6.4) ---- */
@@ -254,7 +171,7 @@ static void test_rx_mrg_spanning(void **state)
     (void)state;
     assert_true(xcv_net_drv_features(&ndrv) & XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF));
     uint8_t frame[1514];
-    fill(frame, sizeof(frame), 77);
+    nf_fill(frame, sizeof(frame), 77);
     struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM,
                             .csum_start = 34,
                             .csum_offset = 16,
@@ -281,22 +198,22 @@ static void test_rx_mrg_spanning(void **state)
     assert_int_equal(len, 0);
     /* Back-to-back large frames keep reusing the reposted buffers. */
     for (uint8_t i = 0; i < 50; i++) {
-        fill(frame, sizeof(frame), i);
+        nf_fill(frame, sizeof(frame), i);
         assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, frame, sizeof(frame)), XCV_OK);
         assert_int_equal(recv_one(NULL, buf, sizeof(buf), &len), XCV_OK);
         assert_memory_equal(buf, frame, sizeof(frame));
     }
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* MRG_RXBUF with too few buffers posted: the frame is dropped, the chains come back empty. */
 static void test_rx_mrg_not_enough(void **state)
 {
     (void)state;
-    assert_int_equal(setup_net(true, 512, 2), XCV_OK);
+    assert_int_equal(nf_setup(&small_mrg_two_rx), XCV_OK);
     uint8_t frame[1514];
-    fill(frame, sizeof(frame), 5);
+    nf_fill(frame, sizeof(frame), 5);
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, frame, sizeof(frame)), XCV_ENOMEM);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 1);
     uint8_t buf[2048];
@@ -316,7 +233,7 @@ static void test_rx_mrg_not_enough(void **state)
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, frame, 60), XCV_OK);
     assert_int_equal(recv_one(NULL, buf, sizeof(buf), &len), XCV_OK);
     assert_int_equal(len, 60);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- hostile driver: raw chains ---- */
@@ -329,8 +246,7 @@ struct raw {
 static struct raw raw_buf(void)
 {
     struct raw r;
-    r.p = xcv_pool_alloc(&fx.pool, &r.bus);
-    assert_non_null(r.p);
+    r.p = nf_take_buf(&r.bus);
     memset(r.p, 0xee, xcv_pool_buf_size(&fx.pool));
     return r;
 }
@@ -338,8 +254,7 @@ static struct raw raw_buf(void)
 /* Post a raw transmit chain (token: its pool buffer), run the device, return the used len. */
 static uint32_t raw_tx(const struct raw *b, const struct xcv_sg *sg, unsigned n_out, unsigned n_in)
 {
-    struct xcv_vq_driver *q = xcv_vdrv_queue(&ndrv.vdrv, XCV_NET_TXQ);
-    assert_non_null(q);
+    struct xcv_vq_driver *q = nf_txq();
     assert_int_equal(xcv_vq_driver_add(q, sg, n_out, n_in, b->p), XCV_OK);
     assert_true(xcv_vq_driver_kick(q) >= 0);
     for (int i = 0; i < 50; i++) {
@@ -376,27 +291,26 @@ static void test_hostile_tx(void **state)
     /* Header split over segments, frame over several: fine (2.6.4), exactly at the limit. */
     memset(b.p, 0, 12);
     b.p[0] = XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM;
-    fill(b.p + 12, 1514, 4);
+    nf_fill(b.p + 12, 1514, 4);
     struct xcv_sg s4[3] = {{b.bus, 5}, {b.bus + 5, 100}, {b.bus + 105, 12 + 1514 - 105}};
     assert_int_equal(raw_tx(&b, s4, 3, 0), 0);
     assert_int_equal(cap.calls, 1);
-    assert_int_equal(cap.len, 1514);
-    assert_int_equal(cap.hdr.flags, XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM);
-    assert_memory_equal(cap.frame, b.p + 12, 1514);
+    assert_int_equal(cap.len[0], 1514);
+    assert_int_equal(cap.hdr[0].flags, XCV_VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_memory_equal(cap.frame[0], b.p + 12, 1514);
     assert_int_equal(xcv_pool_free(&fx.pool, b.p), XCV_OK);
     /* The queue is still healthy: the driver still sends. */
     uint8_t f[60] = {1, 2, 3};
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f, sizeof(f)), XCV_OK);
     fx_pump();
     assert_int_equal(cap.calls, 2);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* Post a raw receive chain; the driver will meet it as a returned receive buffer. */
 static void raw_rx(const struct raw *b, const struct xcv_sg *sg, unsigned n_out, unsigned n_in)
 {
-    struct xcv_vq_driver *q = xcv_vdrv_queue(&ndrv.vdrv, XCV_NET_RXQ);
-    assert_non_null(q);
+    struct xcv_vq_driver *q = nf_drv_queue(XCV_NET_RXQ);
     assert_int_equal(xcv_vq_driver_add(q, sg, n_out, n_in, b->p), XCV_OK);
     assert_true(xcv_vq_driver_kick(q) >= 0);
 }
@@ -405,9 +319,9 @@ static void test_hostile_rx(void **state)
 {
     (void)state;
     /* One driver buffer posted, then hostile chains behind it. */
-    assert_int_equal(setup_net(false, 2048, 1), XCV_OK);
+    assert_int_equal(nf_setup(&plain_one_rx), XCV_OK);
     uint8_t frame[200];
-    fill(frame, sizeof(frame), 21);
+    nf_fill(frame, sizeof(frame), 21);
     struct raw a = raw_buf();
     struct raw b = raw_buf();
     /* A readable segment on the receiveq (5.1.6.3.1: receive buffers are device-writable). */
@@ -432,7 +346,7 @@ static void test_hostile_rx(void **state)
     assert_int_equal(len, sizeof(frame));
     assert_memory_equal(buf, frame, sizeof(frame));
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_empty, 2);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- reset and peer restart reclaim every buffer (5.1.6, 2.4) ---- */
@@ -449,14 +363,13 @@ static void test_reset_reclaims(void **state)
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
     /* Not open any more; reopen and use again. */
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f, sizeof(f)), XCV_ENODEV);
-    struct xcv_net_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .queue_size = 64};
-    assert_int_equal(xcv_net_drv_open(&ndrv, &fx.dch, &dc), XCV_OK);
+    assert_int_equal(nf_open_driver(), XCV_OK);
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, f, sizeof(f)), XCV_OK);
     uint8_t buf[2048];
     uint32_t len;
     assert_int_equal(recv_one(NULL, buf, sizeof(buf), &len), XCV_OK);
     assert_int_equal(len, sizeof(f));
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* The device compartment restarts: the driver's buffers come back through the cancel path. */
@@ -468,117 +381,64 @@ static void test_peer_restart_reclaims(void **state)
     assert_true(xcv_pool_available(&fx.pool) < pool_avail0 - 1u);
     memset(&ndev, 0, sizeof(ndev));
     assert_int_equal(xcv_channel_init(&fx.vch, &fx.vcfg), XCV_OK);
-    struct xcv_net_dev_config cfg = {.ops = &cap_ops, .mtu = 1500, .queue_size = 64};
-    memcpy(cfg.mac, test_mac, 6);
-    assert_int_equal(xcv_net_dev_init(&ndev, &fx.vch, &cfg), 0);
+    assert_int_equal(nf_init_device(), 0);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), XCV_EPEERRESET);
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
     uint8_t buf[2048];
     uint32_t len;
     assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_ENODEV);
-    struct xcv_net_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .queue_size = 64};
-    assert_int_equal(xcv_net_drv_open(&ndrv, &fx.dch, &dc), XCV_OK);
-    fill(f, sizeof(f), 8);
+    assert_int_equal(nf_open_driver(), XCV_OK);
+    nf_fill(f, sizeof(f), 8);
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, f, sizeof(f)), XCV_OK);
     assert_int_equal(recv_one(NULL, buf, sizeof(buf), &len), XCV_OK);
     assert_memory_equal(buf, f, sizeof(f));
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- hostile device behind the real driver ---- */
-
-static struct xcv_vdev rogue;
-static struct xcv_vq_dev_slot rogue_slots[2][64];
-static struct xcv_vdev_queue rogue_q[2];
-static uint8_t rogue_cfg[XCV_VIRTIO_NET_CFG_SIZE];
-
-static void rogue_notify(void *ctx, struct xcv_vdev *d, uint16_t q)
-{
-    (void)ctx;
-    (void)d;
-    (void)q;
-}
-
-static void rogue_reset(void *ctx, struct xcv_vdev *d)
-{
-    (void)ctx;
-    (void)d;
-}
-
-static const struct xcv_vdev_ops rogue_ops = {.notify = rogue_notify, .reset = rogue_reset};
-
-/* Complete one receive buffer with a header claiming @nb buffers and @flen frame bytes. */
-static void rogue_rx(uint16_t nb, uint32_t flen)
-{
-    struct xcv_vq_device *q = xcv_vdev_queue(&rogue, XCV_NET_RXQ);
-    assert_non_null(q);
-    struct xcv_iov iov[4];
-    struct xcv_chain c = {.iov = iov, .cap = 4};
-    assert_int_equal(xcv_vq_device_pop(q, &c), XCV_OK);
-    uint8_t w[XCV_VIRTIO_NET_HDR_SIZE] = {0};
-    xcv_le16_store(w + 10, nb);
-    memcpy(iov[0].base, w, sizeof(w));
-    assert_int_equal(xcv_vq_device_push(q, c.head, XCV_VIRTIO_NET_HDR_SIZE + flen), XCV_OK);
-    assert_true(xcv_vq_device_publish(q) >= 0);
-}
 
 /* 5.1.6.4: num_buffers from the device is validated on a local copy; a frame whose buffers
  * never all arrive is held, and a reset still returns every buffer. */
 static void test_hostile_device(void **state)
 {
     (void)state;
-    assert_int_equal(fx_device_up(), XCV_OK);
-    for (unsigned i = 0; i < 2; i++)
-        rogue_q[i] = (struct xcv_vdev_queue){.slots = rogue_slots[i], .max_size = 64};
-    struct xcv_vdev_config vc = {.device_id = XCV_VIRTIO_ID_NET,
-                                 .features = XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF),
-                                 .config = rogue_cfg,
-                                 .config_size = sizeof(rogue_cfg),
-                                 .queues = rogue_q,
-                                 .num_queues = 2,
-                                 .max_chain = 4,
-                                 .ops = &rogue_ops};
-    assert_int_equal(xcv_vdev_register(&fx.vch, &rogue, &vc), 0);
-    assert_int_equal(fx_driver_up(512), XCV_OK);
-    pool_avail0 = xcv_pool_available(&fx.pool);
-    struct xcv_net_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .queue_size = 64};
-    assert_int_equal(xcv_net_drv_open(&ndrv, &fx.dch, &dc), XCV_OK);
+    nf_rogue_setup();
     uint8_t buf[2048];
     uint32_t len;
-    rogue_rx(0, 10); /* zero buffers */
+    nf_rogue_rx(0, NULL, 10); /* zero buffers */
     assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_EPROTO_DEVICE);
-    rogue_rx(XCV_NET_MAX_MRG + 1u, 10); /* more than a frame may span */
+    nf_rogue_rx(XCV_NET_MAX_MRG + 1u, NULL, 10); /* more than a frame may span */
     assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_EPROTO_DEVICE);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 2);
     /* A well-formed two-buffer frame, delivered in two halves. */
-    rogue_rx(2, 20);
+    nf_rogue_rx(2, NULL, 20);
     assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_EAGAIN);
     assert_int_equal(ndrv.n_held, 1);
     /* Continuation buffer of 30 bytes: all frame data (only the first buffer has a header). */
-    rogue_rx(0, 30 - XCV_VIRTIO_NET_HDR_SIZE);
+    nf_rogue_rx(0, NULL, 30 - XCV_VIRTIO_NET_HDR_SIZE);
     assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_OK);
     assert_int_equal(len, 20 + 30);
     /* The first half of another frame is held when the reset comes: nothing leaks. */
-    rogue_rx(3, 5);
+    nf_rogue_rx(3, NULL, 5);
     assert_int_equal(xcv_net_drv_receive(&ndrv, NULL, buf, sizeof(buf), &len), XCV_EAGAIN);
     assert_int_equal(ndrv.n_held, 1);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
     assert_int_equal(ndrv.n_held, 0);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_config_mac_mtu_status, setup_plain),
-        cmocka_unit_test_setup(test_tx_round_trip, setup_plain),
-        cmocka_unit_test_setup(test_rx_plain, setup_plain),
-        cmocka_unit_test_setup(test_rx_plain_too_small, setup_small_plain),
-        cmocka_unit_test_setup(test_rx_mrg_spanning, setup_small_mrg),
+        NF_TEST(test_config_mac_mtu_status, plain),
+        NF_TEST(test_tx_round_trip, plain),
+        NF_TEST(test_rx_plain, plain),
+        NF_TEST(test_rx_plain_too_small, small_plain),
+        NF_TEST(test_rx_mrg_spanning, small_mrg),
         cmocka_unit_test(test_rx_mrg_not_enough),
-        cmocka_unit_test_setup(test_hostile_tx, setup_plain),
+        NF_TEST(test_hostile_tx, plain),
         cmocka_unit_test(test_hostile_rx),
-        cmocka_unit_test_setup(test_reset_reclaims, setup_plain),
-        cmocka_unit_test_setup(test_peer_restart_reclaims, setup_plain),
+        NF_TEST(test_reset_reclaims, plain),
+        NF_TEST(test_peer_restart_reclaims, plain),
         cmocka_unit_test(test_hostile_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

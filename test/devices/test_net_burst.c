@@ -1,191 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-net bursts (xcv_net_drv_send_burst, xcv_net_drv_receive_burst,
  * xcv_net_dev_deliver_burst) and busy-polled queues: the device model with a capturing backend
- * and the driver, both roles in one process. The fixture's ports are swapped for ones that count
- * the doorbells of each side, so "one notification per burst" and "no notification at all" are
- * observable. A raw device stands in for the model where a malformed frame is needed. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+ * and the driver, both roles in one process. The fixture's ports count the doorbells of each
+ * side, so "one notification per burst" and "no notification at all" are observable. A raw
+ * device stands in for the model where a malformed frame is needed. */
+#include "net_fixture.h"
 
-#include <cmocka.h>
+/* The setups: the copying backend (cap), pool buffer size, receive buffers, polling. */
+static const struct nf_opts plain = {.buf_size = 2048};
+static const struct nf_opts small_mrg = {.mrg = true, .buf_size = 512};
+static const struct nf_opts three_rx = {.buf_size = 2048, .rx_buffers = 3};
+static const struct nf_opts polled = {.buf_size = 2048, .dev_polled = true, .drv_polled = true};
+static const struct nf_opts polled_event_idx = {.buf_size = 2048,
+                                                .dev_polled = true,
+                                                .drv_polled = true,
+                                                .ring_features =
+                                                    XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)};
 
-#include <xcvirtio/dev_net.h>
+/* ---- receive slots ---- */
 
-#include "dev_fixture.h"
-
-#define CAP_FRAMES 128u
-#define FRAME_MAX 1514u
-
-static struct xcv_net_dev ndev;
-static struct xcv_net_drv ndrv;
-static uint32_t pool_avail0; /* pool buffers before the driver opened */
-
-/* ---- doorbells of each side ---- */
-
-static unsigned drv_rings; /* driver -> device (EVENT_AVAIL and requests) */
-static unsigned dev_rings; /* device -> driver (EVENT_USED and responses) */
-
-static int count_drv_notify(void *c, uint32_t d)
-{
-    (void)c;
-    (void)d;
-    drv_rings++;
-    return 0;
-}
-
-static int count_dev_notify(void *c, uint32_t d)
-{
-    (void)c;
-    (void)d;
-    dev_rings++;
-    return 0;
-}
-
-static const struct xcv_port_ops count_dops = {
-    .notify = count_drv_notify, .now_ns = fx_now, .wait = fx_dwait};
-static const struct xcv_port_ops count_vops = {.notify = count_dev_notify, .now_ns = fx_now};
-
-/* ---- capturing backend: every transmitted frame, in order ---- */
-
-static struct {
-    struct xcv_net_hdr hdr[CAP_FRAMES];
-    uint8_t frame[CAP_FRAMES][FRAME_MAX];
-    uint32_t len[CAP_FRAMES];
-    unsigned calls;
-    unsigned rx_ready;
-} cap;
-
-static int cap_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
-                        unsigned n, uint32_t len)
-{
-    (void)ctx;
-    assert_true(cap.calls < CAP_FRAMES);
-    unsigned k = cap.calls++;
-    cap.hdr[k] = *hdr;
-    uint32_t off = 0;
-    for (unsigned i = 0; i < n; i++) {
-        assert_true(off + iov[i].len <= FRAME_MAX);
-        memcpy(cap.frame[k] + off, iov[i].base, iov[i].len);
-        off += iov[i].len;
-    }
-    assert_int_equal(off, len);
-    cap.len[k] = len;
-    return 0;
-}
-
-static void cap_rx_ready(void *ctx)
-{
-    (void)ctx;
-    cap.rx_ready++;
-}
-
-static const struct xcv_net_backend_ops cap_ops = {.transmit = cap_transmit,
-                                                   .rx_ready = cap_rx_ready};
-
-struct nb_opts {
-    bool mrg;
-    uint32_t buf_size;
-    uint16_t rx_buffers;
-    bool dev_polled;
-    bool drv_polled;
-    uint64_t ring_features;
-};
-
-static int nb_open_driver(bool polled)
-{
-    struct xcv_net_drv_config dc = {
-        .dev_num = 0, .pool = &fx.pool, .queue_size = 64, .polled = polled};
-    return xcv_net_drv_open(&ndrv, &fx.dch, &dc);
-}
-
-static int nb_setup(const struct nb_opts *o)
-{
-    memset(&cap, 0, sizeof(cap));
-    if (fx_device_up() != XCV_OK)
-        return -1;
-    fx.dport.ops = &count_dops;
-    fx.vport.ops = &count_vops;
-    drv_rings = 0;
-    dev_rings = 0;
-    struct xcv_net_dev_config cfg = {.ops = &cap_ops,
-                                     .mtu = 1500,
-                                     .mrg_rxbuf = o->mrg,
-                                     .queue_size = 64,
-                                     .ring_features = o->ring_features,
-                                     .polled = o->dev_polled};
-    if (xcv_net_dev_init(&ndev, &fx.vch, &cfg) != 0)
-        return -1;
-    if (fx_driver_up(o->buf_size) != XCV_OK)
-        return -1;
-    pool_avail0 = xcv_pool_available(&fx.pool);
-    struct xcv_net_drv_config dc = {.dev_num = 0,
-                                    .pool = &fx.pool,
-                                    .queue_size = 64,
-                                    .rx_buffers = o->rx_buffers,
-                                    .polled = o->drv_polled};
-    return xcv_net_drv_open(&ndrv, &fx.dch, &dc);
-}
-
-static int setup_plain(void **state)
-{
-    (void)state;
-    const struct nb_opts o = {.buf_size = 2048};
-    return nb_setup(&o);
-}
-
-static int setup_small_mrg(void **state)
-{
-    (void)state;
-    const struct nb_opts o = {.mrg = true, .buf_size = 512};
-    return nb_setup(&o);
-}
-
-static int setup_three_rx(void **state)
-{
-    (void)state;
-    const struct nb_opts o = {.buf_size = 2048, .rx_buffers = 3};
-    return nb_setup(&o);
-}
-
-static int setup_polled(void **state)
-{
-    (void)state;
-    const struct nb_opts o = {.buf_size = 2048, .dev_polled = true, .drv_polled = true};
-    return nb_setup(&o);
-}
-
-static int setup_polled_event_idx(void **state)
-{
-    (void)state;
-    const struct nb_opts o = {.buf_size = 2048,
-                              .dev_polled = true,
-                              .drv_polled = true,
-                              .ring_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX)};
-    return nb_setup(&o);
-}
-
-/* ---- frames ---- */
-
-static uint8_t tx_data[CAP_FRAMES][FRAME_MAX];
 static uint8_t rx_data[16][2048];
-
-static void fill(uint8_t *p, uint32_t len, uint8_t seed)
-{
-    for (uint32_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(seed + i * 13u);
-}
-
-/* Frame @i of a burst: its own bytes (seeded by @seed + i) and length. */
-static void make_frame(struct xcv_net_frame *f, unsigned i, uint32_t len, uint8_t seed,
-                       const struct xcv_net_hdr *h)
-{
-    fill(tx_data[i], len, (uint8_t)(seed + i));
-    f->hdr = h;
-    f->data = len != 0u ? tx_data[i] : NULL;
-    f->len = len;
-}
 
 static void rx_slots(struct xcv_net_rxbuf *b, unsigned n, uint32_t capb)
 {
@@ -195,31 +29,6 @@ static void rx_slots(struct xcv_net_rxbuf *b, unsigned n, uint32_t capb)
     }
 }
 
-static struct xcv_vq_driver *txq(void)
-{
-    struct xcv_vq_driver *q = xcv_vdrv_queue(&ndrv.vdrv, XCV_NET_TXQ);
-    assert_non_null(q);
-    return q;
-}
-
-/* The backend's frame @k is @f (bytes, length; the header's passed-through fields). */
-static void assert_captured(unsigned k, const struct xcv_net_frame *f)
-{
-    assert_true(k < cap.calls);
-    assert_int_equal(cap.len[k], f->len);
-    if (f->len != 0u)
-        assert_memory_equal(cap.frame[k], f->data, f->len);
-    struct xcv_net_hdr z = {0};
-    const struct xcv_net_hdr *h = f->hdr != NULL ? f->hdr : &z;
-    assert_int_equal(cap.hdr[k].flags, h->flags);
-    assert_int_equal(cap.hdr[k].gso_type, h->gso_type);
-    assert_int_equal(cap.hdr[k].hdr_len, h->hdr_len);
-    assert_int_equal(cap.hdr[k].gso_size, h->gso_size);
-    assert_int_equal(cap.hdr[k].csum_start, h->csum_start);
-    assert_int_equal(cap.hdr[k].csum_offset, h->csum_offset);
-    assert_int_equal(cap.hdr[k].num_buffers, 0); /* 5.1.6.2.1: the driver sends 0 */
-}
-
 /* Receive slot @b holds @f, which took @nb buffers. */
 static void assert_received(const struct xcv_net_rxbuf *b, const struct xcv_net_frame *f,
                             uint16_t nb)
@@ -227,22 +36,8 @@ static void assert_received(const struct xcv_net_rxbuf *b, const struct xcv_net_
     assert_int_equal(b->len, f->len);
     if (f->len != 0u)
         assert_memory_equal(b->buf, f->data, f->len);
-    struct xcv_net_hdr z = {0};
-    const struct xcv_net_hdr *h = f->hdr != NULL ? f->hdr : &z;
-    assert_int_equal(b->hdr.flags, h->flags);
-    assert_int_equal(b->hdr.gso_type, h->gso_type);
-    assert_int_equal(b->hdr.hdr_len, h->hdr_len);
-    assert_int_equal(b->hdr.gso_size, h->gso_size);
-    assert_int_equal(b->hdr.csum_start, h->csum_start);
-    assert_int_equal(b->hdr.csum_offset, h->csum_offset);
+    nf_assert_hdr_fields(&b->hdr, f->hdr);
     assert_int_equal(b->hdr.num_buffers, nb); /* 5.1.6.4: set by the device */
-}
-
-/* Every pool buffer comes back once the driver resets. */
-static void assert_reset_returns_all(void)
-{
-    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
-    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
 }
 
 /* ---- 1. a burst arrives in order, with one doorbell ---- */
@@ -263,22 +58,22 @@ static void test_send_burst_in_order(void **state)
             .csum_offset = (uint16_t)(6u + i),
             .num_buffers = 5, /* must not reach the device */
         };
-        make_frame(&f[i], i, 60u + 193u * i, 11, &h[i]);
+        nf_make_frame(&f[i], i, 60u + 193u * i, 11, &h[i]);
     }
-    make_frame(&f[3], 3, 1514, 11, NULL); /* all-zero header, at the frame limit */
-    make_frame(&f[5], 5, 0, 11, &h[5]);   /* empty frame: the header alone */
+    nf_make_frame(&f[3], 3, 1514, 11, NULL); /* all-zero header, at the frame limit */
+    nf_make_frame(&f[5], 5, 0, 11, &h[5]);   /* empty frame: the header alone */
     uint32_t avail = xcv_pool_available(&fx.pool);
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 8), 8);
     /* One doorbell and one message for the whole burst; every frame in its own buffer. */
-    assert_int_equal(drv_rings - rings, 1);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 8);
+    assert_int_equal(fx.drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 8);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 8u);
     assert_int_equal(cap.calls, 0);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 8);
     for (unsigned i = 0; i < 8; i++)
-        assert_captured(i, &f[i]);
+        nf_assert_captured_frame(i, &f[i]);
     uint64_t bytes = 0;
     for (unsigned i = 0; i < 8; i++)
         bytes += f[i].len;
@@ -288,24 +83,24 @@ static void test_send_burst_in_order(void **state)
     /* The device drained the ring and re-armed: the next burst rings exactly once again, and
      * the completed buffers are reclaimed first. */
     (void)xcv_channel_poll(&fx.dch, 64);
-    rings = drv_rings;
+    rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[1], 3), 3);
-    assert_int_equal(drv_rings - rings, 1);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 3);
+    assert_int_equal(fx.drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 3);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 3u);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 11);
     for (unsigned i = 0; i < 3; i++)
-        assert_captured(8u + i, &f[1u + i]);
+        nf_assert_captured_frame(8u + i, &f[1u + i]);
     /* The single-frame send is a burst of one: one doorbell too. */
     (void)xcv_channel_poll(&fx.dch, 64);
-    rings = drv_rings;
+    rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send(&ndrv, &h[2], f[2].data, f[2].len), XCV_OK);
-    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(fx.drv_rings - rings, 1);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 12);
-    assert_captured(11, &f[2]);
-    assert_reset_returns_all();
+    nf_assert_captured_frame(11, &f[2]);
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 2. one bad frame fails the whole burst, before anything is posted ---- */
@@ -315,11 +110,11 @@ static void test_send_burst_bad_frame_posts_nothing(void **state)
     (void)state;
     fx_pump();
     struct xcv_net_frame f[3];
-    make_frame(&f[0], 0, 60, 3, NULL);
-    make_frame(&f[1], 1, 1515, 3, NULL); /* MTU + 14 + 1 */
-    make_frame(&f[2], 2, 60, 3, NULL);
+    nf_make_frame(&f[0], 0, 60, 3, NULL);
+    nf_make_frame(&f[1], 1, 1515, 3, NULL); /* MTU + 14 + 1 */
+    nf_make_frame(&f[2], 2, 60, 3, NULL);
     uint32_t avail = xcv_pool_available(&fx.pool);
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 3), XCV_EINVAL);
     /* The last frame bad, too. */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[1], 1), XCV_EINVAL);
@@ -329,40 +124,25 @@ static void test_send_burst_bad_frame_posts_nothing(void **state)
     f[1] = (struct xcv_net_frame){.hdr = NULL, .data = NULL, .len = 10};
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 3), XCV_EINVAL);
     /* Nothing posted, no buffer taken, no doorbell; the device sees nothing. */
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 0);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 0);
     assert_int_equal(xcv_pool_available(&fx.pool), avail);
-    assert_int_equal(drv_rings, rings);
+    assert_int_equal(fx.drv_rings, rings);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     fx_pump();
     assert_int_equal(cap.calls, 0);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_frames, 0);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 0);
     /* Exactly at the limit the same burst goes through whole, in order. */
-    make_frame(&f[1], 1, 1514, 3, NULL);
+    nf_make_frame(&f[1], 1, 1514, 3, NULL);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 3), 3);
     fx_pump();
     assert_int_equal(cap.calls, 3);
     for (unsigned i = 0; i < 3; i++)
-        assert_captured(i, &f[i]);
-    assert_reset_returns_all();
+        nf_assert_captured_frame(i, &f[i]);
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 3. partial bursts: pool or ring runs out; argument checks ---- */
-
-static void *held[4096];
-
-static unsigned hold_pool_until(uint32_t left)
-{
-    unsigned n = 0;
-    while (xcv_pool_available(&fx.pool) > left) {
-        assert_true(n < sizeof(held) / sizeof(held[0]));
-        uint64_t bus;
-        held[n] = xcv_pool_alloc(&fx.pool, &bus);
-        assert_non_null(held[n]);
-        n++;
-    }
-    return n;
-}
 
 static void test_send_burst_partial(void **state)
 {
@@ -370,49 +150,48 @@ static void test_send_burst_partial(void **state)
     fx_pump();
     struct xcv_net_frame f[70];
     for (unsigned i = 0; i < 70; i++)
-        make_frame(&f[i], i, 60u + 7u * i, 50, NULL);
+        nf_make_frame(&f[i], i, 60u + 7u * i, 50, NULL);
     /* Three pool buffers for six frames: the first three are sent and published, once. */
-    unsigned n_held = hold_pool_until(3);
-    unsigned rings = drv_rings;
+    unsigned n_held = nf_hold_pool_until(3);
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 6), 3);
-    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(fx.drv_rings - rings, 1);
     assert_int_equal(xcv_pool_available(&fx.pool), 0);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 3);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 3);
     /* Nothing used yet and the pool is empty: nothing is sent, the error says why. */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[3], 3), XCV_ENOMEM);
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f[3].data, f[3].len), XCV_ENOMEM);
-    assert_int_equal(drv_rings - rings, 1);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 3);
+    assert_int_equal(fx.drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 3);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 3);
     for (unsigned i = 0; i < 3; i++)
-        assert_captured(i, &f[i]);
+        nf_assert_captured_frame(i, &f[i]);
     /* The rest was left with the caller: the next burst reclaims the used buffers and sends it. */
     (void)xcv_channel_poll(&fx.dch, 64);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[3], 3), 3);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 6);
     for (unsigned i = 3; i < 6; i++)
-        assert_captured(i, &f[i]);
-    for (unsigned i = 0; i < n_held; i++)
-        assert_int_equal(xcv_pool_free(&fx.pool, held[i]), XCV_OK);
+        nf_assert_captured_frame(i, &f[i]);
+    nf_free_held(n_held);
 
     /* Count 0, NULL frames, NULL driver: no buffer, no doorbell. */
     (void)xcv_channel_poll(&fx.dch, 64);
     uint32_t avail = xcv_pool_available(&fx.pool);
-    rings = drv_rings;
+    rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 0), 0);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, NULL, 0), 0);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, NULL, 2), XCV_EINVAL);
     assert_int_equal(xcv_net_drv_send_burst(NULL, f, 1), XCV_EINVAL);
-    assert_int_equal(drv_rings, rings);
+    assert_int_equal(fx.drv_rings, rings);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     assert_int_equal(cap.calls, 6);
 
     /* A 64-entry transmitq and 70 frames: 64 go, 6 stay with the caller. */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 70), 64);
-    assert_int_equal(drv_rings - rings, 1);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 64);
+    assert_int_equal(fx.drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 64);
     uint32_t full = xcv_pool_available(&fx.pool);
     assert_int_equal(full, avail - 64u + 3u); /* the three used buffers were reclaimed */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[64], 6), XCV_ENOSPC);
@@ -420,14 +199,14 @@ static void test_send_burst_partial(void **state)
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 70);
     for (unsigned i = 0; i < 64; i++)
-        assert_captured(6u + i, &f[i]);
+        nf_assert_captured_frame(6u + i, &f[i]);
     (void)xcv_channel_poll(&fx.dch, 64);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[64], 6), 6);
     fx_pump();
     assert_int_equal(cap.calls, 76);
     for (unsigned i = 64; i < 70; i++)
-        assert_captured(6u + i, &f[i]);
-    assert_reset_returns_all();
+        nf_assert_captured_frame(6u + i, &f[i]);
+    nf_assert_reset_returns_all();
     /* Not open any more. */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 1), XCV_ENODEV);
 }
@@ -448,22 +227,22 @@ static void test_deliver_receive_burst(void **state)
                                     .csum_start = (uint16_t)(20u + i),
                                     .csum_offset = (uint16_t)(4u + i),
                                     .num_buffers = 77}; /* replaced by the model */
-        make_frame(&f[i], i, lens[i], 90, &h[i]);
+        nf_make_frame(&f[i], i, lens[i], 90, &h[i]);
     }
     f[3].hdr = NULL;
-    unsigned vr = dev_rings;
+    unsigned vr = fx.dev_rings;
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 6), 6);
     /* One used notification for the burst. */
-    assert_int_equal(dev_rings - vr, 1);
+    assert_int_equal(fx.dev_rings - vr, 1);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), 1);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, 6);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_bytes, 100 + 1514 + 0 + 60 + 777 + 1000);
     struct xcv_net_rxbuf b[4];
     rx_slots(b, 4, 2048);
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 4), 4);
     /* The four buffers are reposted with one doorbell. */
-    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(fx.drv_rings - rings, 1);
     for (unsigned i = 0; i < 4; i++)
         assert_received(&b[i], &f[i], 1); /* 5.1.6.4: 1 without MRG_RXBUF */
     rx_slots(b, 4, 2048);
@@ -485,9 +264,9 @@ static void test_deliver_receive_burst(void **state)
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, NULL, 1), XCV_EINVAL);
     assert_int_equal(xcv_net_dev_deliver_burst(NULL, f, 1), XCV_EINVAL);
     struct xcv_net_frame g[3];
-    make_frame(&g[0], 0, 60, 7, NULL);
-    make_frame(&g[1], 1, 1515, 7, NULL);
-    make_frame(&g[2], 2, 60, 7, NULL);
+    nf_make_frame(&g[0], 0, 60, 7, NULL);
+    nf_make_frame(&g[1], 1, 1515, 7, NULL);
+    nf_make_frame(&g[2], 2, 60, 7, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, g, 3), 1);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &g[1], 2), XCV_EINVAL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &g[2], 1), 1);
@@ -497,7 +276,7 @@ static void test_deliver_receive_burst(void **state)
     assert_received(&b[1], &g[2], 1);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, 8);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* With MRG_RXBUF a burst of frames spanning several buffers: num_buffers per frame. */
@@ -514,10 +293,10 @@ static void test_deliver_receive_burst_mrg(void **state)
                             .num_buffers = 9};
     struct xcv_net_frame f[5];
     for (unsigned i = 0; i < 5; i++)
-        make_frame(&f[i], i, lens[i], 33, &h);
-    unsigned vr = dev_rings;
+        nf_make_frame(&f[i], i, lens[i], 33, &h);
+    unsigned vr = fx.dev_rings;
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 5), 5);
-    assert_int_equal(dev_rings - vr, 1);
+    assert_int_equal(fx.dev_rings - vr, 1);
     struct xcv_net_rxbuf b[3];
     rx_slots(b, 3, 2048);
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), 3);
@@ -535,7 +314,7 @@ static void test_deliver_receive_burst_mrg(void **state)
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), 3);
     assert_received(&b[2], &f[2], nbufs[2]);
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), 2);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* The driver posted 3 buffers: a burst of 5 delivers 3, the other 2 stay with the caller. */
@@ -545,7 +324,7 @@ static void test_deliver_burst_partial(void **state)
     fx_pump();
     struct xcv_net_frame f[5];
     for (unsigned i = 0; i < 5; i++)
-        make_frame(&f[i], i, 100u + 50u * i, 60, NULL);
+        nf_make_frame(&f[i], i, 100u + 50u * i, 60, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 5), 3);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, 3);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0);
@@ -570,7 +349,7 @@ static void test_deliver_burst_partial(void **state)
     assert_received(&b[1], &f[4], 1);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, 5);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_empty, 0);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 5. a frame that does not fit its slot; a malformed frame ---- */
@@ -580,10 +359,10 @@ static void test_receive_burst_slot_too_small(void **state)
     (void)state;
     fx_pump();
     struct xcv_net_frame f[4];
-    make_frame(&f[0], 0, 100, 21, NULL);
-    make_frame(&f[1], 1, 300, 21, NULL);
-    make_frame(&f[2], 2, 150, 21, NULL);
-    make_frame(&f[3], 3, 90, 21, NULL);
+    nf_make_frame(&f[0], 0, 100, 21, NULL);
+    nf_make_frame(&f[1], 1, 300, 21, NULL);
+    nf_make_frame(&f[2], 2, 150, 21, NULL);
+    nf_make_frame(&f[3], 3, 90, 21, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 4), 4);
     struct xcv_net_rxbuf b[3];
     rx_slots(b, 3, 2048);
@@ -611,77 +390,24 @@ static void test_receive_burst_slot_too_small(void **state)
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), 1);
     assert_received(&b[0], &f[1], 1);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0); /* the device dropped nothing */
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* A raw device (MRG_RXBUF) that writes its own headers into the receive buffers. */
-
-static struct xcv_vdev rogue;
-static struct xcv_vq_dev_slot rogue_slots[2][64];
-static struct xcv_vdev_queue rogue_q[2];
-static uint8_t rogue_cfg[XCV_VIRTIO_NET_CFG_SIZE];
-
-static void rogue_notify(void *ctx, struct xcv_vdev *d, uint16_t q)
-{
-    (void)ctx;
-    (void)d;
-    (void)q;
-}
-
-static void rogue_reset(void *ctx, struct xcv_vdev *d)
-{
-    (void)ctx;
-    (void)d;
-}
-
-static const struct xcv_vdev_ops rogue_ops = {.notify = rogue_notify, .reset = rogue_reset};
-
-/* Complete one receive buffer: a header claiming @nb buffers, then @flen bytes of @data. */
-static void rogue_rx(uint16_t nb, const uint8_t *data, uint32_t flen)
-{
-    struct xcv_vq_device *q = xcv_vdev_queue(&rogue, XCV_NET_RXQ);
-    assert_non_null(q);
-    struct xcv_iov iov[4];
-    struct xcv_chain c = {.iov = iov, .cap = 4};
-    assert_int_equal(xcv_vq_device_pop(q, &c), XCV_OK);
-    assert_int_equal(c.n_in, 1);
-    assert_true(iov[0].len >= XCV_VIRTIO_NET_HDR_SIZE + flen);
-    struct xcv_net_hdr h = {.csum_start = 7, .num_buffers = nb};
-    xcv_net_hdr_store((uint8_t *)iov[0].base, &h);
-    memcpy((uint8_t *)iov[0].base + XCV_VIRTIO_NET_HDR_SIZE, data, flen);
-    assert_int_equal(xcv_vq_device_push(q, c.head, XCV_VIRTIO_NET_HDR_SIZE + flen), XCV_OK);
-    assert_true(xcv_vq_device_publish(q) >= 0);
-}
-
 static void test_receive_burst_malformed_after_good(void **state)
 {
     (void)state;
-    memset(&cap, 0, sizeof(cap));
-    assert_int_equal(fx_device_up(), XCV_OK);
-    for (unsigned i = 0; i < 2; i++)
-        rogue_q[i] = (struct xcv_vdev_queue){.slots = rogue_slots[i], .max_size = 64};
-    struct xcv_vdev_config vc = {.device_id = XCV_VIRTIO_ID_NET,
-                                 .features = XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF),
-                                 .config = rogue_cfg,
-                                 .config_size = sizeof(rogue_cfg),
-                                 .queues = rogue_q,
-                                 .num_queues = 2,
-                                 .max_chain = 4,
-                                 .ops = &rogue_ops};
-    assert_int_equal(xcv_vdev_register(&fx.vch, &rogue, &vc), 0);
-    assert_int_equal(fx_driver_up(512), XCV_OK);
-    pool_avail0 = xcv_pool_available(&fx.pool);
-    assert_int_equal(nb_open_driver(false), XCV_OK);
+    nf_rogue_setup();
     assert_true(xcv_net_drv_features(&ndrv) & XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF));
     uint8_t a[10];
     uint8_t bad[10];
     uint8_t c[20];
-    fill(a, sizeof(a), 1);
-    fill(bad, sizeof(bad), 2);
-    fill(c, sizeof(c), 3);
-    rogue_rx(1, a, sizeof(a));
-    rogue_rx(0, bad, sizeof(bad)); /* 5.1.6.4: num_buffers 0 is malformed */
-    rogue_rx(1, c, sizeof(c));
+    nf_fill(a, sizeof(a), 1);
+    nf_fill(bad, sizeof(bad), 2);
+    nf_fill(c, sizeof(c), 3);
+    nf_rogue_rx(1, a, sizeof(a));
+    nf_rogue_rx(0, bad, sizeof(bad)); /* 5.1.6.4: num_buffers 0 is malformed */
+    nf_rogue_rx(1, c, sizeof(c));
     struct xcv_net_rxbuf b[3];
     rx_slots(b, 3, 2048);
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), 1);
@@ -702,15 +428,15 @@ static void test_receive_burst_malformed_after_good(void **state)
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), XCV_EAGAIN);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 1);
     /* Over the span limit after a good one: the same. */
-    rogue_rx(1, a, sizeof(a));
-    rogue_rx(XCV_NET_MAX_MRG + 1u, bad, sizeof(bad));
+    nf_rogue_rx(1, a, sizeof(a));
+    nf_rogue_rx(XCV_NET_MAX_MRG + 1u, bad, sizeof(bad));
     rx_slots(b, 3, 2048);
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), 1);
     assert_memory_equal(b[0].buf, a, sizeof(a));
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), XCV_EPROTO_DEVICE);
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 3), XCV_EAGAIN);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 2);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 6. busy-polled queues: no notifications either way ---- */
@@ -720,17 +446,17 @@ static void polled_round_trip(void)
     /* The open posted receive buffers and asked for nothing: no kick is pending. */
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), 0);
-    unsigned rings = drv_rings;
-    unsigned vr = dev_rings;
+    unsigned rings = fx.drv_rings;
+    unsigned vr = fx.dev_rings;
     struct xcv_net_frame f[24];
     for (unsigned i = 0; i < 24; i++)
-        make_frame(&f[i], i, 60u + 50u * i, 70, NULL);
+        nf_make_frame(&f[i], i, 60u + 50u * i, 70, NULL);
     for (unsigned k = 0; k < 3; k++)
         assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[8u * k], 8), 8);
-    assert_int_equal(drv_rings, rings);
+    assert_int_equal(fx.drv_rings, rings);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     assert_int_equal(cap.calls, 0);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 24);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 24);
     /* The owner runs the model: the budget bounds each run. */
     assert_int_equal(xcv_net_dev_run(&ndev, 10), 10);
     assert_true(xcv_net_dev_pending(&ndev));
@@ -741,26 +467,26 @@ static void polled_round_trip(void)
     assert_int_equal(xcv_net_dev_run(&ndev, 10), 0);
     assert_int_equal(cap.calls, 24);
     for (unsigned i = 0; i < 24; i++)
-        assert_captured(i, &f[i]);
+        nf_assert_captured_frame(i, &f[i]);
     /* No used notification went to the driver; its next send reclaims by polling. */
-    assert_int_equal(dev_rings, vr);
+    assert_int_equal(fx.dev_rings, vr);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), 0);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 2), 2);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 2);
-    assert_int_equal(drv_rings, rings);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 2);
+    assert_int_equal(fx.drv_rings, rings);
     assert_int_equal(xcv_net_dev_run(&ndev, 10), 2);
     assert_int_equal(cap.calls, 26);
 
     /* Receive: deliver and take without a doorbell either way. */
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 5), 5);
-    assert_int_equal(dev_rings, vr);
+    assert_int_equal(fx.dev_rings, vr);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), 0);
     struct xcv_net_rxbuf b[8];
     rx_slots(b, 8, 2048);
     assert_int_equal(xcv_net_drv_receive_burst(&ndrv, b, 8), 5);
     for (unsigned i = 0; i < 5; i++)
         assert_received(&b[i], &f[i], 1);
-    assert_int_equal(drv_rings, rings); /* the refill did not kick */
+    assert_int_equal(fx.drv_rings, rings); /* the refill did not kick */
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     assert_int_equal(cap.rx_ready, 0);
     /* More than the posted receive buffers, in rounds: the reposts keep it going. */
@@ -771,8 +497,8 @@ static void polled_round_trip(void)
         for (unsigned i = 0; i < 6; i++)
             assert_received(&b[i], &f[k * 6u + i], 1);
     }
-    assert_int_equal(drv_rings, rings);
-    assert_int_equal(dev_rings, vr);
+    assert_int_equal(fx.drv_rings, rings);
+    assert_int_equal(fx.dev_rings, vr);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), 0);
 }
@@ -781,12 +507,12 @@ static void polled_body(void)
 {
     polled_round_trip();
     /* After a reset the reopened queues are polled again. */
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
     fx_pump();
     memset(&cap, 0, sizeof(cap));
-    assert_int_equal(nb_open_driver(true), XCV_OK);
+    assert_int_equal(nf_open_driver(), XCV_OK);
     polled_round_trip();
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* Without EVENT_IDX the hints are the NO_NOTIFY and NO_INTERRUPT flags. */
@@ -813,36 +539,36 @@ static void test_not_polled_rings(void **state)
     fx_pump();
     struct xcv_net_frame f[8];
     for (unsigned i = 0; i < 8; i++)
-        make_frame(&f[i], i, 64, 5, NULL);
-    unsigned rings = drv_rings;
+        nf_make_frame(&f[i], i, 64, 5, NULL);
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 8), 8);
-    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(fx.drv_rings - rings, 1);
     /* The kick ran the model from the channel poll, without xcv_net_dev_run(). */
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 8);
     /* Take the transmit notification the device sent: until the driver takes it, a further
      * notification coalesces with it and rings no doorbell (the event word). */
     assert_true(xcv_channel_poll(&fx.dch, 64) >= 0);
-    unsigned vr = dev_rings;
+    unsigned vr = fx.dev_rings;
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 4), 4);
-    assert_int_equal(dev_rings - vr, 1);
-    assert_reset_returns_all();
+    assert_int_equal(fx.dev_rings - vr, 1);
+    nf_assert_reset_returns_all();
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_send_burst_in_order, setup_plain),
-        cmocka_unit_test_setup(test_send_burst_bad_frame_posts_nothing, setup_plain),
-        cmocka_unit_test_setup(test_send_burst_partial, setup_plain),
-        cmocka_unit_test_setup(test_deliver_receive_burst, setup_plain),
-        cmocka_unit_test_setup(test_deliver_receive_burst_mrg, setup_small_mrg),
-        cmocka_unit_test_setup(test_deliver_burst_partial, setup_three_rx),
-        cmocka_unit_test_setup(test_receive_burst_slot_too_small, setup_plain),
+        NF_TEST(test_send_burst_in_order, plain),
+        NF_TEST(test_send_burst_bad_frame_posts_nothing, plain),
+        NF_TEST(test_send_burst_partial, plain),
+        NF_TEST(test_deliver_receive_burst, plain),
+        NF_TEST(test_deliver_receive_burst_mrg, small_mrg),
+        NF_TEST(test_deliver_burst_partial, three_rx),
+        NF_TEST(test_receive_burst_slot_too_small, plain),
         cmocka_unit_test(test_receive_burst_malformed_after_good),
-        cmocka_unit_test_setup(test_polled_flags, setup_polled),
-        cmocka_unit_test_setup(test_polled_event_idx, setup_polled_event_idx),
-        cmocka_unit_test_setup(test_not_polled_rings, setup_plain),
+        NF_TEST(test_polled_flags, polled),
+        NF_TEST(test_polled_event_idx, polled_event_idx),
+        NF_TEST(test_not_polled_rings, plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,125 +3,35 @@
  * xcv_net_drv_release), frames sent from pool buffers in place (xcv_net_drv_send_zc), frames
  * forwarded without a copy, and the device backend's transmit_done (a backend that keeps the
  * segments of a burst and copies or forwards them at its end). Both roles in one process; the
- * fixture's ports are swapped for ones that count the doorbells of each side. Pool counts are
- * checked everywhere: a lent or sent buffer is never lost nor freed twice. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
-
-#include <xcvirtio/dev_net.h>
-
-#include "dev_fixture.h"
-
-#define CAP_FRAMES 160u
-#define FRAME_MAX 1514u
-#define HDR XCV_VIRTIO_NET_HDR_SIZE
-
-static struct xcv_net_dev ndev;
-static struct xcv_net_drv ndrv;
-static uint32_t pool_avail0; /* pool buffers before the driver opened */
-
-/* ---- doorbells of each side ---- */
-
-static unsigned drv_rings; /* driver -> device (EVENT_AVAIL and requests) */
-static unsigned dev_rings; /* device -> driver (EVENT_USED and responses) */
-
-static int count_drv_notify(void *c, uint32_t d)
-{
-    (void)c;
-    (void)d;
-    drv_rings++;
-    return 0;
-}
-
-static int count_dev_notify(void *c, uint32_t d)
-{
-    (void)c;
-    (void)d;
-    dev_rings++;
-    return 0;
-}
-
-static const struct xcv_port_ops count_dops = {
-    .notify = count_drv_notify, .now_ns = fx_now, .wait = fx_dwait};
-static const struct xcv_port_ops count_vops = {.notify = count_dev_notify, .now_ns = fx_now};
+ * fixture's ports count the doorbells of each side. Pool counts are checked everywhere: a lent or
+ * sent buffer is never lost nor freed twice. */
+#include "net_fixture.h"
 
 /* ---- backends ---- */
 
-/* What the backend saw, in order. The copying backend fills it in transmit; the deferred one
- * records the segments in transmit and fills it in transmit_done. */
+/* The copying backend (cap) copies each frame out in transmit. The deferred one records the
+ * segments in transmit (into cap) and copies the frames out in transmit_done; its own state: */
 static struct {
-    struct xcv_net_hdr hdr[CAP_FRAMES];
-    uint8_t frame[CAP_FRAMES][FRAME_MAX];
-    uint32_t len[CAP_FRAMES];
-    const uint8_t *base[CAP_FRAMES]; /* first frame segment, as handed to transmit */
-    struct xcv_iov seg[CAP_FRAMES][XCV_NET_DEV_MAX_CHAIN];
-    unsigned nseg[CAP_FRAMES];
-    unsigned calls;                /* transmit calls */
-    unsigned copied;               /* frames copied out (deferred backend) */
-    unsigned pending;              /* transmit calls since the last transmit_done */
-    unsigned done_calls;           /* transmit_done calls */
-    unsigned burst[CAP_FRAMES];    /* transmit calls before each transmit_done */
-    unsigned unpushed[CAP_FRAMES]; /* transmitq chains popped and not pushed, at that time */
-    bool forward;                  /* transmit_done delivers the burst back into the receiveq */
-    int fwd_ret[CAP_FRAMES];
-    unsigned rx_ready;
+    unsigned pending;                 /* transmit calls since the last transmit_done */
+    unsigned done_calls;              /* transmit_done calls */
+    unsigned burst[NF_CAP_FRAMES];    /* transmit calls before each transmit_done */
+    unsigned unpushed[NF_CAP_FRAMES]; /* transmitq chains popped and not pushed, at that time */
+    bool forward;                     /* transmit_done delivers the burst back into the receiveq */
+    int fwd_ret[NF_CAP_FRAMES];
     bool allow_empty; /* tolerate a transmit_done with no transmit call before it */
-} cap;
+} lazy;
 
 static struct xcv_vq_device *dev_txq(void)
 {
     return xcv_vdev_queue(xcv_net_dev_vdev(&ndev), XCV_NET_TXQ);
 }
 
-/* Record frame @k's header and segments (the segment list is the model's: copy the entries). */
-static unsigned record(const struct xcv_net_hdr *hdr, const struct xcv_iov *iov, unsigned n,
-                       uint32_t len)
-{
-    assert_true(cap.calls < CAP_FRAMES);
-    assert_true(n <= XCV_NET_DEV_MAX_CHAIN);
-    unsigned k = cap.calls++;
-    cap.hdr[k] = *hdr;
-    cap.len[k] = len;
-    cap.nseg[k] = n;
-    cap.base[k] = n != 0u ? (const uint8_t *)iov[0].base : NULL;
-    uint32_t sum = 0;
-    for (unsigned i = 0; i < n; i++) {
-        cap.seg[k][i] = iov[i];
-        sum += iov[i].len;
-    }
-    assert_int_equal(sum, len);
-    assert_true(len <= FRAME_MAX);
-    return k;
-}
-
-static void copy_out(unsigned k)
-{
-    uint32_t off = 0;
-    for (unsigned i = 0; i < cap.nseg[k]; i++) {
-        memcpy(cap.frame[k] + off, cap.seg[k][i].base, cap.seg[k][i].len);
-        off += cap.seg[k][i].len;
-    }
-}
-
-static int cap_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
-                        unsigned n, uint32_t len)
-{
-    (void)ctx;
-    copy_out(record(hdr, iov, n, len));
-    cap.copied = cap.calls;
-    return 0;
-}
-
 static int lazy_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
                          unsigned n, uint32_t len)
 {
     (void)ctx;
-    (void)record(hdr, iov, n, len);
-    cap.pending++;
+    (void)nf_cap_record(hdr, iov, n, len);
+    lazy.pending++;
     return 0;
 }
 
@@ -130,252 +40,92 @@ static int lazy_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct 
 static void lazy_transmit_done(void *ctx)
 {
     (void)ctx;
-    if (cap.allow_empty && cap.pending == 0u) {
-        cap.done_calls++; /* a burst of dropped chains only */
+    if (lazy.allow_empty && lazy.pending == 0u) {
+        lazy.done_calls++; /* a burst of dropped chains only */
         return;
     }
-    assert_true(cap.pending > 0u); /* never without a transmit call before it */
-    assert_true(cap.pending <= XCV_NET_DEV_BURST);
-    assert_int_equal(cap.copied + cap.pending, cap.calls);
+    assert_true(lazy.pending > 0u); /* never without a transmit call before it */
+    assert_true(lazy.pending <= XCV_NET_DEV_BURST);
+    assert_int_equal(cap.copied + lazy.pending, cap.calls);
     struct xcv_vq_device *q = dev_txq();
     assert_non_null(q);
-    assert_true(cap.done_calls < CAP_FRAMES);
-    unsigned b = cap.done_calls++;
-    cap.burst[b] = cap.pending;
-    cap.unpushed[b] = xcv_vq_device_in_flight(q); /* the burst's chains, not completed yet */
-    assert_true(cap.unpushed[b] >= cap.pending);
-    if (cap.forward) {
+    assert_true(lazy.done_calls < NF_CAP_FRAMES);
+    unsigned b = lazy.done_calls++;
+    lazy.burst[b] = lazy.pending;
+    lazy.unpushed[b] = xcv_vq_device_in_flight(q); /* the burst's chains, not completed yet */
+    assert_true(lazy.unpushed[b] >= lazy.pending);
+    if (lazy.forward) {
         /* Straight from the transmit buffers into the receive buffers. */
         struct xcv_net_frame f[XCV_NET_DEV_BURST];
-        for (unsigned i = 0; i < cap.pending; i++) {
+        for (unsigned i = 0; i < lazy.pending; i++) {
             unsigned k = cap.copied + i;
             assert_true(cap.nseg[k] <= 1u);
             f[i] =
                 (struct xcv_net_frame){.hdr = &cap.hdr[k], .data = cap.base[k], .len = cap.len[k]};
         }
-        cap.fwd_ret[b] = xcv_net_dev_deliver_burst(&ndev, f, cap.pending);
+        lazy.fwd_ret[b] = xcv_net_dev_deliver_burst(&ndev, f, lazy.pending);
     }
     for (unsigned k = cap.copied; k < cap.calls; k++)
-        copy_out(k);
+        nf_cap_copy_out(k);
     cap.copied = cap.calls;
-    cap.pending = 0;
+    lazy.pending = 0;
 }
 
-static void cap_rx_ready(void *ctx)
-{
-    (void)ctx;
-    cap.rx_ready++;
-}
-
-static const struct xcv_net_backend_ops cap_ops = {.transmit = cap_transmit,
-                                                   .rx_ready = cap_rx_ready};
 static const struct xcv_net_backend_ops lazy_ops = {
-    .transmit = lazy_transmit, .transmit_done = lazy_transmit_done, .rx_ready = cap_rx_ready};
+    .transmit = lazy_transmit, .transmit_done = lazy_transmit_done, .rx_ready = nf_cap_rx_ready};
 
 /* ---- setups ---- */
 
-struct zc_opts {
-    const struct xcv_net_backend_ops *ops;
-    bool mrg;
-    uint32_t buf_size;
-    uint16_t rx_buffers;
-    bool dev_polled;
-};
-
-static const struct zc_opts *cur_opts;
-
-static int zc_open_driver(void)
+/* The deferred backend's state cleared, then nf_setup() with the test's struct nf_opts. */
+static int zc_setup(void **state)
 {
-    struct xcv_net_drv_config dc = {
-        .dev_num = 0, .pool = &fx.pool, .queue_size = 64, .rx_buffers = cur_opts->rx_buffers};
-    return xcv_net_drv_open(&ndrv, &fx.dch, &dc);
+    memset(&lazy, 0, sizeof(lazy));
+    return nf_setup_state(state);
 }
 
-static int zc_init_device(void)
-{
-    struct xcv_net_dev_config cfg = {.ops = cur_opts->ops,
-                                     .mtu = 1500,
-                                     .mrg_rxbuf = cur_opts->mrg,
-                                     .queue_size = 64,
-                                     .polled = cur_opts->dev_polled};
-    return xcv_net_dev_init(&ndev, &fx.vch, &cfg);
-}
+#define ZC_TEST(test, opts) NF_TEST_SETUP(test, zc_setup, opts)
 
-static int zc_setup(const struct zc_opts *o)
-{
-    memset(&cap, 0, sizeof(cap));
-    cur_opts = o;
-    if (fx_device_up() != XCV_OK)
-        return -1;
-    fx.dport.ops = &count_dops;
-    fx.vport.ops = &count_vops;
-    drv_rings = 0;
-    dev_rings = 0;
-    if (zc_init_device() != 0)
-        return -1;
-    if (fx_driver_up(o->buf_size) != XCV_OK)
-        return -1;
-    pool_avail0 = xcv_pool_available(&fx.pool);
-    return zc_open_driver();
-}
-
-static int setup_plain(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048};
-    return zc_setup(&o);
-}
-
-static int setup_small(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 512};
-    return zc_setup(&o);
-}
-
-static int setup_1k(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 1024};
-    return zc_setup(&o);
-}
-
-static int setup_mrg(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .mrg = true, .buf_size = 512};
-    return zc_setup(&o);
-}
-
-static int setup_three_rx(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048, .rx_buffers = 3};
-    return zc_setup(&o);
-}
-
-static int setup_polled(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048, .dev_polled = true};
-    return zc_setup(&o);
-}
-
-static int setup_full_rx(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &cap_ops, .buf_size = 2048, .rx_buffers = 64};
-    return zc_setup(&o);
-}
-
-static int setup_lazy_polled(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &lazy_ops, .buf_size = 2048, .dev_polled = true};
-    return zc_setup(&o);
-}
-
-static int setup_lazy_polled_full_rx(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {
-        .ops = &lazy_ops, .buf_size = 2048, .rx_buffers = 64, .dev_polled = true};
-    return zc_setup(&o);
-}
-
-static int setup_lazy(void **state)
-{
-    (void)state;
-    static const struct zc_opts o = {.ops = &lazy_ops, .buf_size = 2048};
-    return zc_setup(&o);
-}
+/* Backend (the copying one unless said), pool buffer size, receive buffers, device polling. */
+static const struct nf_opts plain = {.buf_size = 2048};
+static const struct nf_opts small = {.buf_size = 512};
+static const struct nf_opts buf_1k = {.buf_size = 1024};
+static const struct nf_opts mrg = {.mrg = true, .buf_size = 512};
+static const struct nf_opts three_rx = {.buf_size = 2048, .rx_buffers = 3};
+static const struct nf_opts polled = {.buf_size = 2048, .dev_polled = true};
+static const struct nf_opts full_rx = {.buf_size = 2048, .rx_buffers = 64};
+static const struct nf_opts lazy_polled = {.ops = &lazy_ops, .buf_size = 2048, .dev_polled = true};
+static const struct nf_opts lazy_polled_full_rx = {
+    .ops = &lazy_ops, .buf_size = 2048, .rx_buffers = 64, .dev_polled = true};
+static const struct nf_opts lazy_kicked = {.ops = &lazy_ops, .buf_size = 2048};
 
 /* ---- frames ---- */
-
-static uint8_t tx_data[CAP_FRAMES][FRAME_MAX];
-
-static void fill(uint8_t *p, uint32_t len, uint8_t seed)
-{
-    for (uint32_t i = 0; i < len; i++)
-        p[i] = (uint8_t)(seed + i * 13u);
-}
-
-/* Frame @i of a burst: its own bytes (seeded by @seed + i) and length. */
-static void make_frame(struct xcv_net_frame *f, unsigned i, uint32_t len, uint8_t seed,
-                       const struct xcv_net_hdr *h)
-{
-    fill(tx_data[i], len, (uint8_t)(seed + i));
-    f->hdr = h;
-    f->data = len != 0u ? tx_data[i] : NULL;
-    f->len = len;
-}
-
-/* A pool buffer taken by the caller. */
-static void *take_buf(void)
-{
-    uint64_t bus;
-    void *b = xcv_pool_alloc(&fx.pool, &bus);
-    assert_non_null(b);
-    return b;
-}
 
 /* A frame built in place in pool buffer @buf; the header bytes hold junk the send overwrites. */
 static void build_ref(struct xcv_net_txref *r, void *buf, uint32_t len, uint8_t seed,
                       const struct xcv_net_hdr *h)
 {
-    memset(buf, 0xee, HDR);
-    fill((uint8_t *)buf + HDR, len, seed);
+    memset(buf, 0xee, NF_HDR);
+    nf_fill((uint8_t *)buf + NF_HDR, len, seed);
     *r = (struct xcv_net_txref){.buf = buf, .len = len, .hdr = h};
 }
 
 static bool header_untouched(const void *buf)
 {
     const uint8_t *p = (const uint8_t *)buf;
-    for (unsigned i = 0; i < HDR; i++) {
+    for (unsigned i = 0; i < NF_HDR; i++) {
         if (p[i] != 0xeeu)
             return false;
     }
     return true;
 }
 
-static struct xcv_vq_driver *txq(void)
-{
-    struct xcv_vq_driver *q = xcv_vdrv_queue(&ndrv.vdrv, XCV_NET_TXQ);
-    assert_non_null(q);
-    return q;
-}
-
-/* The header fields a frame carries (num_buffers apart). */
-static void assert_hdr_fields(const struct xcv_net_hdr *got, const struct xcv_net_hdr *want)
-{
-    struct xcv_net_hdr z = {0};
-    const struct xcv_net_hdr *h = want != NULL ? want : &z;
-    assert_int_equal(got->flags, h->flags);
-    assert_int_equal(got->gso_type, h->gso_type);
-    assert_int_equal(got->hdr_len, h->hdr_len);
-    assert_int_equal(got->gso_size, h->gso_size);
-    assert_int_equal(got->csum_start, h->csum_start);
-    assert_int_equal(got->csum_offset, h->csum_offset);
-}
-
-/* The backend's frame @k is @len bytes of @data with header @h (num_buffers 0: 5.1.6.2.1). */
-static void assert_captured(unsigned k, const void *data, uint32_t len, const struct xcv_net_hdr *h)
-{
-    assert_true(k < cap.copied);
-    assert_int_equal(cap.len[k], len);
-    if (len != 0u)
-        assert_memory_equal(cap.frame[k], data, len);
-    assert_hdr_fields(&cap.hdr[k], h);
-    assert_int_equal(cap.hdr[k].num_buffers, 0);
-}
-
 /* The backend's frame @k was sent in place from @r: same bytes, read where the caller wrote
  * them. */
 static void assert_captured_ref(unsigned k, const struct xcv_net_txref *r)
 {
-    assert_captured(k, (const uint8_t *)r->buf + HDR, r->len, r->hdr);
+    nf_assert_captured(k, (const uint8_t *)r->buf + NF_HDR, r->len, r->hdr);
     if (r->len != 0u)
-        assert_ptr_equal(cap.base[k], (const uint8_t *)r->buf + HDR);
+        assert_ptr_equal(cap.base[k], (const uint8_t *)r->buf + NF_HDR);
 }
 
 /* A lent frame is @f, in a pool buffer, 1 buffer (no MRG_RXBUF). */
@@ -384,19 +134,12 @@ static void assert_lent(const struct xcv_net_rxref *r, const struct xcv_net_fram
     uint64_t bus;
     assert_non_null(r->buf);
     assert_int_equal(xcv_pool_bus(&fx.pool, r->buf, &bus), XCV_OK);
-    assert_ptr_equal(r->data, (uint8_t *)r->buf + HDR);
+    assert_ptr_equal(r->data, (uint8_t *)r->buf + NF_HDR);
     assert_int_equal(r->len, f->len);
     if (f->len != 0u)
         assert_memory_equal(r->data, f->data, f->len);
-    assert_hdr_fields(&r->hdr, f->hdr);
+    nf_assert_hdr_fields(&r->hdr, f->hdr);
     assert_int_equal(r->hdr.num_buffers, 1); /* 5.1.6.4: set by the device */
-}
-
-/* Every pool buffer comes back once the driver resets. */
-static void assert_reset_returns_all(void)
-{
-    assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
-    assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
 }
 
 static void release_all(struct xcv_net_rxref *r, unsigned n)
@@ -422,7 +165,7 @@ static void test_receive_zc_lends(void **state)
                                     .csum_start = (uint16_t)(20u + i),
                                     .csum_offset = (uint16_t)(4u + i),
                                     .num_buffers = 77}; /* replaced by the model */
-        make_frame(&f[i], i, lens[i], 90, &h[i]);
+        nf_make_frame(&f[i], i, lens[i], 90, &h[i]);
     }
     f[3].hdr = NULL;
     const uint32_t open_avail = xcv_pool_available(&fx.pool); /* receive buffers posted */
@@ -434,9 +177,9 @@ static void test_receive_zc_lends(void **state)
      * doorbell. */
     struct xcv_net_rxref r[10];
     memset(r, 0, sizeof(r));
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 4), 4);
-    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(fx.drv_rings - rings, 1);
     for (unsigned i = 0; i < 4; i++)
         assert_lent(&r[i], &f[i]);
     for (unsigned i = 0; i < 4; i++)
@@ -459,7 +202,7 @@ static void test_receive_zc_lends(void **state)
      * bytes stay as they were. */
     struct xcv_net_frame g[3];
     for (unsigned i = 0; i < 3; i++)
-        make_frame(&g[i], 6u + i, 1200, 200, NULL);
+        nf_make_frame(&g[i], 6u + i, 1200, 200, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, g, 3), 3);
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r[6], 4), 3);
     for (unsigned i = 0; i < 3; i++) {
@@ -479,7 +222,7 @@ static void test_receive_zc_lends(void **state)
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_dropped, 0);
     assert_int_equal(xcv_net_drv_stats(&ndrv)->rx_empty, 0);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_dropped, 0);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 2. receive_zc and release: argument checks ---- */
@@ -489,13 +232,13 @@ static void test_receive_zc_args(void **state)
     (void)state;
     fx_pump();
     struct xcv_net_frame f[2];
-    make_frame(&f[0], 0, 80, 5, NULL);
-    make_frame(&f[1], 1, 90, 5, NULL);
+    nf_make_frame(&f[0], 0, 80, 5, NULL);
+    nf_make_frame(&f[1], 1, 90, 5, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 2), 2);
     const uint32_t avail = xcv_pool_available(&fx.pool);
     struct xcv_net_rxref r[2];
     memset(r, 0, sizeof(r));
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     /* Count 0 takes nothing; NULL refs with a count, or no driver, are refused. */
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 0), 0);
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, NULL, 0), 0);
@@ -503,7 +246,7 @@ static void test_receive_zc_args(void **state)
     assert_int_equal(xcv_net_drv_receive_zc(NULL, r, 1), XCV_EINVAL);
     assert_null(r[0].buf);
     assert_int_equal(xcv_pool_available(&fx.pool), avail);
-    assert_int_equal(drv_rings, rings);
+    assert_int_equal(fx.drv_rings, rings);
     /* Both frames are still there, in order. */
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 2), 2);
     assert_lent(&r[0], &f[0]);
@@ -522,7 +265,7 @@ static void test_receive_zc_args(void **state)
     assert_int_equal(xcv_pool_available(&fx.pool), left);
     release_all(r, 2);
     assert_int_equal(xcv_pool_available(&fx.pool), left + 2u);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
     /* A full pool refuses one more (the double free it can see). */
     assert_int_equal(xcv_net_drv_release(&ndrv, r[0].buf), XCV_EINVAL);
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
@@ -538,7 +281,7 @@ static void test_receive_zc_mrg_not_supported(void **state)
     assert_true(xcv_net_drv_features(&ndrv) & XCV_FEATURE(XCV_VIRTIO_NET_F_MRG_RXBUF));
     fx_pump();
     struct xcv_net_frame f;
-    make_frame(&f, 0, 1000, 44, NULL); /* spans two 512-byte buffers */
+    nf_make_frame(&f, 0, 1000, 44, NULL); /* spans two 512-byte buffers */
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f, 1), 1);
     const uint32_t avail = xcv_pool_available(&fx.pool);
     struct xcv_net_rxref r[4];
@@ -554,7 +297,7 @@ static void test_receive_zc_mrg_not_supported(void **state)
     assert_int_equal(b.len, f.len);
     assert_memory_equal(buf, f.data, f.len);
     assert_int_equal(b.hdr.num_buffers, 2);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 static void test_receive_zc_after_held_frame(void **state)
@@ -562,9 +305,9 @@ static void test_receive_zc_after_held_frame(void **state)
     (void)state;
     fx_pump();
     struct xcv_net_frame f[3];
-    make_frame(&f[0], 0, 100, 61, NULL);
-    make_frame(&f[1], 1, 300, 61, NULL);
-    make_frame(&f[2], 2, 50, 61, NULL);
+    nf_make_frame(&f[0], 0, 100, 61, NULL);
+    nf_make_frame(&f[1], 1, 300, 61, NULL);
+    nf_make_frame(&f[2], 2, 50, 61, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 3), 3);
     /* The second frame does not fit its slot: receive_burst keeps it for its next call. */
     uint8_t b0[2048];
@@ -582,7 +325,7 @@ static void test_receive_zc_after_held_frame(void **state)
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 2), 1);
     assert_lent(&r[0], &f[2]);
     release_all(r, 1);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 4. buffers the device returned empty are skipped and reposted ---- */
@@ -593,9 +336,9 @@ static void test_receive_zc_skips_empty(void **state)
     fx_pump();
     const uint32_t open_avail = xcv_pool_available(&fx.pool);
     struct xcv_net_frame f[3];
-    make_frame(&f[0], 0, 60, 17, NULL);
-    make_frame(&f[1], 1, 1000, 17, NULL); /* does not fit a 512-byte buffer: dropped */
-    make_frame(&f[2], 2, 400, 17, NULL);
+    nf_make_frame(&f[0], 0, 60, 17, NULL);
+    nf_make_frame(&f[1], 1, 1000, 17, NULL); /* does not fit a 512-byte buffer: dropped */
+    nf_make_frame(&f[2], 2, 400, 17, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[0], 1), 1);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[1], 1), XCV_ENOMEM);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f[2], 1), 1);
@@ -611,12 +354,10 @@ static void test_receive_zc_skips_empty(void **state)
     assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 2u);
     release_all(r, 2);
     assert_int_equal(xcv_pool_available(&fx.pool), open_avail);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 5. lending drains the pool; the refill resumes once buffers come back ---- */
-
-static void *held[4096];
 
 static void test_receive_zc_pool_dry(void **state)
 {
@@ -624,14 +365,10 @@ static void test_receive_zc_pool_dry(void **state)
     fx_pump();
     struct xcv_net_frame f[6];
     for (unsigned i = 0; i < 6; i++)
-        make_frame(&f[i], i, 100u + i, 31, NULL);
+        nf_make_frame(&f[i], i, 100u + i, 31, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 3), 3);
     /* The caller holds every other buffer: nothing to repost with. */
-    unsigned n_held = 0;
-    while (xcv_pool_available(&fx.pool) > 0u) {
-        assert_true(n_held < sizeof(held) / sizeof(held[0]));
-        held[n_held++] = take_buf();
-    }
+    unsigned n_held = nf_hold_pool_until(0);
     struct xcv_net_rxref r[6];
     memset(r, 0, sizeof(r));
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 6), 3);
@@ -663,9 +400,8 @@ static void test_receive_zc_pool_dry(void **state)
     for (unsigned i = 0; i < 3; i++)
         assert_lent(&r[i], &f[i]);
     release_all(r, 3);
-    for (unsigned i = 0; i < n_held; i++)
-        assert_int_equal(xcv_pool_free(&fx.pool, held[i]), XCV_OK);
-    assert_reset_returns_all();
+    nf_free_held(n_held);
+    nf_assert_reset_returns_all();
 }
 
 /* More frames than one ring call takes: every one is lent, in order. */
@@ -676,7 +412,7 @@ static void test_receive_zc_long_burst(void **state)
     const uint32_t open_avail = xcv_pool_available(&fx.pool);
     static struct xcv_net_frame f[60];
     for (unsigned i = 0; i < 60; i++)
-        make_frame(&f[i], i, 60u + 23u * i, 7, NULL);
+        nf_make_frame(&f[i], i, 60u + 23u * i, 7, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 60), 60);
     static struct xcv_net_rxref r[64];
     memset(r, 0, sizeof(r));
@@ -687,7 +423,7 @@ static void test_receive_zc_long_burst(void **state)
     assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 60u);
     release_all(r, 60);
     assert_int_equal(xcv_pool_available(&fx.pool), open_avail);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 6. send_zc: a frame built in a pool buffer is sent where it is ---- */
@@ -712,22 +448,22 @@ static void test_send_zc_in_place(void **state)
     const uint32_t avail = xcv_pool_available(&fx.pool);
     struct xcv_net_txref t[5];
     for (unsigned i = 0; i < 5; i++)
-        build_ref(&t[i], take_buf(), lens[i], (uint8_t)(40u + i), &h[i]);
+        build_ref(&t[i], nf_take_buf(NULL), lens[i], (uint8_t)(40u + i), &h[i]);
     t[3].hdr = NULL; /* all-zero header */
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 5u);
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 5), 5);
     /* One doorbell; the caller's buffers are posted, no other buffer is taken. */
-    assert_int_equal(drv_rings - rings, 1);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 5);
+    assert_int_equal(fx.drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 5);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 5u);
     /* The header went in front of each frame, num_buffers 0. */
     for (unsigned i = 0; i < 5; i++) {
-        uint8_t w[HDR];
-        memcpy(w, t[i].buf, HDR);
+        uint8_t w[NF_HDR];
+        memcpy(w, t[i].buf, NF_HDR);
         struct xcv_net_hdr got;
         xcv_net_hdr_load(&got, w);
-        assert_hdr_fields(&got, t[i].hdr);
+        nf_assert_hdr_fields(&got, t[i].hdr);
         assert_int_equal(got.num_buffers, 0);
     }
     assert_int_equal(cap.calls, 0);
@@ -742,21 +478,21 @@ static void test_send_zc_in_place(void **state)
     (void)xcv_channel_poll(&fx.dch, 64);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 5u);
     struct xcv_net_txref u;
-    build_ref(&u, take_buf(), 64, 9, NULL);
+    build_ref(&u, nf_take_buf(NULL), 64, 9, NULL);
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, &u, 1), 1);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 1u);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 1);
     fx_pump();
     assert_int_equal(cap.calls, 6);
     assert_captured_ref(5, &u);
     /* The copying send interleaves with it. */
     uint8_t fr[100];
-    fill(fr, sizeof(fr), 3);
+    nf_fill(fr, sizeof(fr), 3);
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, fr, sizeof(fr)), XCV_OK);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 1u); /* u back, the copy out */
     fx_pump();
-    assert_captured(6, fr, sizeof(fr), NULL);
-    assert_reset_returns_all();
+    nf_assert_captured(6, fr, sizeof(fr), NULL);
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 7. one bad reference fails the burst, before anything is written or posted ---- */
@@ -767,9 +503,9 @@ static void test_send_zc_bad_ref_posts_nothing(void **state)
     fx_pump();
     struct xcv_net_txref t[3];
     for (unsigned i = 0; i < 3; i++)
-        build_ref(&t[i], take_buf(), 100u + i, (uint8_t)i, NULL);
+        build_ref(&t[i], nf_take_buf(NULL), 100u + i, (uint8_t)i, NULL);
     const uint32_t avail = xcv_pool_available(&fx.pool);
-    const unsigned rings = drv_rings;
+    const unsigned rings = fx.drv_rings;
     uint8_t on_stack[256];
     struct xcv_net_txref bad[6];
     for (unsigned i = 0; i < 6; i++)
@@ -793,25 +529,25 @@ static void test_send_zc_bad_ref_posts_nothing(void **state)
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 0), 0);
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, NULL, 0), 0);
     /* Nothing posted, no header written, no buffer taken or freed, no doorbell. */
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 0);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 0);
     for (unsigned i = 0; i < 3; i++)
         assert_true(header_untouched(t[i].buf));
     assert_int_equal(xcv_pool_available(&fx.pool), avail);
-    assert_int_equal(drv_rings, rings);
+    assert_int_equal(fx.drv_rings, rings);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     fx_pump();
     assert_int_equal(cap.calls, 0);
     /* Exactly at the limit the burst goes through whole, in order. */
     t[1].len = 1514;
-    fill((uint8_t *)t[1].buf + HDR, 1514, 77);
+    nf_fill((uint8_t *)t[1].buf + NF_HDR, 1514, 77);
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 3), 3);
     fx_pump();
     assert_int_equal(cap.calls, 3);
     for (unsigned i = 0; i < 3; i++)
         assert_captured_ref(i, &t[i]);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
     /* Not open any more: the caller keeps its buffer. */
-    void *b = take_buf();
+    void *b = nf_take_buf(NULL);
     struct xcv_net_txref one = {.buf = b, .len = 10};
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, &one, 1), XCV_ENODEV);
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 1u);
@@ -823,12 +559,12 @@ static void test_send_zc_len_limit_is_buffer(void **state)
 {
     (void)state;
     fx_pump();
-    const uint32_t max = 1024u - HDR;
+    const uint32_t max = 1024u - NF_HDR;
     struct xcv_net_txref t;
-    build_ref(&t, take_buf(), max + 1u, 8, NULL);
+    build_ref(&t, nf_take_buf(NULL), max + 1u, 8, NULL);
     const uint32_t avail = xcv_pool_available(&fx.pool);
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t, 1), XCV_EINVAL);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 0);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 0);
     assert_true(header_untouched(t.buf));
     t.len = max;
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t, 1), 1);
@@ -836,7 +572,7 @@ static void test_send_zc_len_limit_is_buffer(void **state)
     assert_int_equal(cap.calls, 1);
     assert_captured_ref(0, &t);
     assert_int_equal(xcv_pool_available(&fx.pool), avail);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 8. a full transmitq: the frames not sent stay with the caller ---- */
@@ -848,19 +584,19 @@ static void test_send_zc_ring_full(void **state)
     const uint32_t avail = xcv_pool_available(&fx.pool);
     static struct xcv_net_txref t[70];
     for (unsigned i = 0; i < 70; i++)
-        build_ref(&t[i], take_buf(), 60u + 7u * i, (uint8_t)(i * 3u), NULL);
+        build_ref(&t[i], nf_take_buf(NULL), 60u + 7u * i, (uint8_t)(i * 3u), NULL);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 70u);
-    unsigned rings = drv_rings;
+    unsigned rings = fx.drv_rings;
     /* A 64-entry transmitq: 64 go with one doorbell, 6 stay with the caller, none freed. */
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 70), 64);
-    assert_int_equal(drv_rings - rings, 1);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 64);
+    assert_int_equal(fx.drv_rings - rings, 1);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 64);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 70u);
     /* Nothing used yet: the rest is refused, still not freed. */
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t[64], 6), XCV_ENOSPC);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 64);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 64);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 70u);
-    assert_int_equal(drv_rings - rings, 1);
+    assert_int_equal(fx.drv_rings - rings, 1);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 64);
     for (unsigned i = 0; i < 64; i++)
@@ -877,7 +613,7 @@ static void test_send_zc_ring_full(void **state)
     assert_int_equal(cap.calls, 67);
     for (unsigned i = 64; i < 67; i++)
         assert_captured_ref(i, &t[i]);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 9. forwarding in place: lent receive buffers sent back out ---- */
@@ -897,8 +633,8 @@ static void test_forward_in_place(void **state)
     for (unsigned round = 0; round < 10; round++) {
         struct xcv_net_frame f[8];
         for (unsigned i = 0; i < 8; i++)
-            make_frame(&f[i], i, (60u + 181u * (round + i)) % 1515u, (uint8_t)(round * 8u),
-                       (i & 1u) != 0u ? &h : NULL);
+            nf_make_frame(&f[i], i, (60u + 181u * (round + i)) % 1515u, (uint8_t)(round * 8u),
+                          (i & 1u) != 0u ? &h : NULL);
         assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 8), 8);
         struct xcv_net_rxref r[8];
         assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 8), 8);
@@ -918,7 +654,7 @@ static void test_forward_in_place(void **state)
         for (unsigned i = 0; i < fwd; i++) {
             /* The same bytes and header fields, read from the receive buffer itself;
              * num_buffers (1 on receive) is 0 on transmit. */
-            assert_captured(seen + i, f[i].data, f[i].len, f[i].hdr);
+            nf_assert_captured_frame(seen + i, &f[i]);
             if (f[i].len != 0u)
                 assert_ptr_equal(cap.base[seen + i], r[i].data);
         }
@@ -928,7 +664,7 @@ static void test_forward_in_place(void **state)
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_frames, 77);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 0);
     /* The last frames forwarded are used but not reclaimed yet: the reset returns them. */
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* The same while the device does not run (polled, and its owner does not): the reset takes
@@ -939,7 +675,7 @@ static void test_forward_then_reset(void **state)
     fx_pump();
     struct xcv_net_frame f[4];
     for (unsigned i = 0; i < 4; i++)
-        make_frame(&f[i], i, 500u + i, 12, NULL);
+        nf_make_frame(&f[i], i, 500u + i, 12, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 4), 4);
     struct xcv_net_rxref r[4];
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 4), 4);
@@ -947,11 +683,11 @@ static void test_forward_then_reset(void **state)
     for (unsigned i = 0; i < 4; i++)
         t[i] = (struct xcv_net_txref){.buf = r[i].buf, .len = r[i].len, .hdr = &r[i].hdr};
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 4), 4);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 4);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 4);
     fx_pump();
     assert_int_equal(cap.calls, 0);
-    assert_int_equal(xcv_vq_driver_in_flight(txq()), 4);
-    assert_reset_returns_all();
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 4);
+    nf_assert_reset_returns_all();
     assert_int_equal(cap.calls, 0);
 }
 
@@ -963,69 +699,69 @@ static void test_transmit_done_per_burst(void **state)
     fx_pump();
     struct xcv_net_frame f[40];
     for (unsigned i = 0; i < 40; i++)
-        make_frame(&f[i], i, (uint32_t)((i * 97u) % 1515u), 23, NULL);
+        nf_make_frame(&f[i], i, (uint32_t)((i * 97u) % 1515u), 23, NULL);
     /* A burst of five: five transmit calls, then one transmit_done. */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 5), 5);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 5);
     assert_int_equal(cap.calls, 5);
-    assert_int_equal(cap.done_calls, 1);
-    assert_int_equal(cap.burst[0], 5);
-    assert_int_equal(cap.unpushed[0], 5); /* completed after transmit_done returned */
+    assert_int_equal(lazy.done_calls, 1);
+    assert_int_equal(lazy.burst[0], 5);
+    assert_int_equal(lazy.unpushed[0], 5); /* completed after transmit_done returned */
     for (unsigned i = 0; i < 5; i++)
-        assert_captured(i, f[i].data, f[i].len, NULL);
+        nf_assert_captured_frame(i, &f[i]);
     /* A run that finds nothing does not call it. */
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 0);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 0);
-    assert_int_equal(cap.done_calls, 1);
+    assert_int_equal(lazy.done_calls, 1);
     /* Budgets below the burst: one call per run with work. */
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[5], 7), 7);
     assert_int_equal(xcv_net_dev_run(&ndev, 3), 3);
-    assert_int_equal(cap.done_calls, 2);
+    assert_int_equal(lazy.done_calls, 2);
     assert_int_equal(xcv_net_dev_run(&ndev, 3), 3);
-    assert_int_equal(cap.done_calls, 3);
+    assert_int_equal(lazy.done_calls, 3);
     assert_int_equal(xcv_net_dev_run(&ndev, 3), 1);
-    assert_int_equal(cap.done_calls, 4);
+    assert_int_equal(lazy.done_calls, 4);
     assert_int_equal(xcv_net_dev_run(&ndev, 3), 0);
-    assert_int_equal(cap.done_calls, 4);
-    assert_int_equal(cap.burst[1], 3);
-    assert_int_equal(cap.burst[2], 3);
-    assert_int_equal(cap.burst[3], 1);
+    assert_int_equal(lazy.done_calls, 4);
+    assert_int_equal(lazy.burst[1], 3);
+    assert_int_equal(lazy.burst[2], 3);
+    assert_int_equal(lazy.burst[3], 1);
     for (unsigned b = 1; b < 4; b++)
-        assert_int_equal(cap.unpushed[b], cap.burst[b]);
+        assert_int_equal(lazy.unpushed[b], lazy.burst[b]);
     for (unsigned i = 5; i < 12; i++)
-        assert_captured(i, f[i].data, f[i].len, NULL);
+        nf_assert_captured_frame(i, &f[i]);
     /* 40 frames in one run: bursts of at most XCV_NET_DEV_BURST, each closed by one call. */
     (void)xcv_channel_poll(&fx.dch, 64);
-    unsigned before = cap.done_calls;
+    unsigned before = lazy.done_calls;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 40), 40);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 40);
-    unsigned bursts = cap.done_calls - before;
+    unsigned bursts = lazy.done_calls - before;
     assert_int_equal(bursts, (40u + XCV_NET_DEV_BURST - 1u) / XCV_NET_DEV_BURST);
     unsigned sum = 0;
-    for (unsigned b = before; b < cap.done_calls; b++) {
-        assert_int_equal(cap.unpushed[b], cap.burst[b]);
-        sum += cap.burst[b];
+    for (unsigned b = before; b < lazy.done_calls; b++) {
+        assert_int_equal(lazy.unpushed[b], lazy.burst[b]);
+        sum += lazy.burst[b];
     }
     assert_int_equal(sum, 40);
     assert_int_equal(cap.copied, cap.calls);
     for (unsigned i = 0; i < 40; i++)
-        assert_captured(12u + i, f[i].data, f[i].len, NULL);
+        nf_assert_captured_frame(12u + i, &f[i]);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 0);
-    assert_int_equal(cap.done_calls, before + bursts);
+    assert_int_equal(lazy.done_calls, before + bursts);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_frames, 52);
     /* Completed after transmit_done: the driver gets every buffer back. */
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* Post a chain the model drops (4 readable bytes: shorter than the header); token: its pool
  * buffer, so the driver reclaims it like a frame. */
 static void post_short_chain(void)
 {
-    void *b = take_buf();
+    void *b = nf_take_buf(NULL);
     struct xcv_sg sg = {.len = 4};
     assert_int_equal(xcv_pool_bus(&fx.pool, b, &sg.addr), XCV_OK);
-    assert_int_equal(xcv_vq_driver_add(txq(), &sg, 1, 0, b), XCV_OK);
-    assert_true(xcv_vq_driver_kick(txq()) >= 0);
+    assert_int_equal(xcv_vq_driver_add(nf_txq(), &sg, 1, 0, b), XCV_OK);
+    assert_true(xcv_vq_driver_kick(nf_txq()) >= 0);
 }
 
 /* A dropped chain inside a burst: no transmit call for it, still one transmit_done. */
@@ -1035,37 +771,37 @@ static void test_transmit_done_with_dropped_chain(void **state)
     fx_pump();
     struct xcv_net_frame f[4];
     for (unsigned i = 0; i < 4; i++)
-        make_frame(&f[i], i, 200u + i, 88, NULL);
+        nf_make_frame(&f[i], i, 200u + i, 88, NULL);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 2), 2);
     post_short_chain();
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, &f[2], 2), 2);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 5);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 1);
     assert_int_equal(cap.calls, 4);
-    assert_int_equal(cap.done_calls, 1);
-    assert_int_equal(cap.burst[0], 4);
+    assert_int_equal(lazy.done_calls, 1);
+    assert_int_equal(lazy.burst[0], 4);
     for (unsigned i = 0; i < 4; i++)
-        assert_captured(i, f[i].data, f[i].len, NULL);
-    assert_int_equal(cap.unpushed[0], 5); /* the dropped chain is completed after it too */
+        nf_assert_captured_frame(i, &f[i]);
+    assert_int_equal(lazy.unpushed[0], 5); /* the dropped chain is completed after it too */
     /* A burst of dropped chains only: no transmit call; at most one transmit_done, with nothing
      * recorded since the last one (the backend tolerates it). */
     post_short_chain();
     post_short_chain();
-    cap.allow_empty = true;
+    lazy.allow_empty = true;
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 2);
     assert_int_equal(xcv_net_dev_stats(&ndev)->tx_dropped, 3);
     assert_int_equal(cap.calls, 4);
-    assert_true(cap.done_calls <= 2u);
+    assert_true(lazy.done_calls <= 2u);
     /* The next burst is as before. */
-    cap.allow_empty = false;
-    unsigned before = cap.done_calls;
+    lazy.allow_empty = false;
+    unsigned before = lazy.done_calls;
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, 3), 3);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), 3);
-    assert_int_equal(cap.done_calls, before + 1u);
-    assert_int_equal(cap.burst[before], 3);
+    assert_int_equal(lazy.done_calls, before + 1u);
+    assert_int_equal(lazy.burst[before], 3);
     for (unsigned i = 0; i < 3; i++)
-        assert_captured(4u + i, f[i].data, f[i].len, NULL);
-    assert_reset_returns_all();
+        nf_assert_captured_frame(4u + i, &f[i]);
+    nf_assert_reset_returns_all();
 }
 
 /* Sent in place and run from the transmitq kick: the pointers kept are the caller's buffers. */
@@ -1076,33 +812,33 @@ static void test_transmit_done_kicked(void **state)
     const uint32_t avail = xcv_pool_available(&fx.pool);
     struct xcv_net_txref t[8];
     for (unsigned i = 0; i < 8; i++)
-        build_ref(&t[i], take_buf(), 100u * (i + 1u), (uint8_t)(i + 100u), NULL);
+        build_ref(&t[i], nf_take_buf(NULL), 100u * (i + 1u), (uint8_t)(i + 100u), NULL);
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 8), 8);
-    assert_int_equal(cap.done_calls, 0);
+    assert_int_equal(lazy.done_calls, 0);
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 1);
     assert_int_equal(cap.calls, 8);
-    assert_int_equal(cap.done_calls, 1);
-    assert_int_equal(cap.burst[0], 8);
+    assert_int_equal(lazy.done_calls, 1);
+    assert_int_equal(lazy.burst[0], 8);
     for (unsigned i = 0; i < 8; i++)
         assert_captured_ref(i, &t[i]);
     /* Polls with no transmit work (nothing, or a receive refill) do not call it. */
     assert_int_equal(xcv_channel_poll(&fx.vch, 64), 0);
     struct xcv_net_frame f;
-    make_frame(&f, 0, 70, 1, NULL);
+    nf_make_frame(&f, 0, 70, 1, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &f, 1), 1);
     struct xcv_net_rxref r;
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &r, 1), 1);
     fx_pump();
-    assert_int_equal(cap.done_calls, 1);
+    assert_int_equal(lazy.done_calls, 1);
     assert_int_equal(xcv_net_drv_release(&ndrv, r.buf), XCV_OK);
     /* The next send reclaims the eight. */
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f.data, f.len), XCV_OK);
     assert_int_equal(xcv_pool_available(&fx.pool), avail - 1u);
     fx_pump();
-    assert_int_equal(cap.done_calls, 2);
-    assert_int_equal(cap.burst[1], 1);
-    assert_captured(8, f.data, f.len, NULL);
-    assert_reset_returns_all();
+    assert_int_equal(lazy.done_calls, 2);
+    assert_int_equal(lazy.burst[1], 1);
+    nf_assert_captured_frame(8, &f);
+    nf_assert_reset_returns_all();
 }
 
 /* A forwarding device: transmit_done delivers the burst straight from the transmit buffers into
@@ -1113,13 +849,13 @@ static void test_transmit_done_kicked(void **state)
 static void assert_forward_run(unsigned first_burst)
 {
     unsigned n = 0;
-    for (unsigned b = first_burst; b < cap.done_calls; b++) {
-        assert_int_equal(cap.unpushed[b], cap.burst[b]);
-        assert_int_equal(cap.fwd_ret[b], (int)cap.burst[b]);
-        n += cap.burst[b];
+    for (unsigned b = first_burst; b < lazy.done_calls; b++) {
+        assert_int_equal(lazy.unpushed[b], lazy.burst[b]);
+        assert_int_equal(lazy.fwd_ret[b], (int)lazy.burst[b]);
+        n += lazy.burst[b];
     }
     assert_int_equal(n, FWD_N);
-    assert_int_equal(cap.done_calls - first_burst,
+    assert_int_equal(lazy.done_calls - first_burst,
                      (FWD_N + XCV_NET_DEV_BURST - 1u) / XCV_NET_DEV_BURST);
 }
 
@@ -1127,18 +863,18 @@ static void test_transmit_done_forwards(void **state)
 {
     (void)state;
     fx_pump();
-    cap.forward = true;
+    lazy.forward = true;
     const uint32_t open_avail = xcv_pool_available(&fx.pool);
     struct xcv_net_hdr h = {.flags = XCV_VIRTIO_NET_HDR_F_DATA_VALID, .csum_start = 9};
     struct xcv_net_frame f[FWD_N];
     for (unsigned i = 0; i < FWD_N; i++)
-        make_frame(&f[i], i, 60u + (97u * i) % 1455u, 55, (i % 3u) == 0u ? &h : NULL);
+        nf_make_frame(&f[i], i, 60u + (97u * i) % 1455u, 55, (i % 3u) == 0u ? &h : NULL);
     assert_int_equal(xcv_net_drv_send_burst(&ndrv, f, FWD_N), (int)FWD_N);
     assert_int_equal(xcv_net_dev_run(&ndev, 64), (int)FWD_N);
     assert_forward_run(0);
     assert_int_equal(xcv_net_dev_stats(&ndev)->rx_frames, FWD_N);
     for (unsigned i = 0; i < FWD_N; i++)
-        assert_captured(i, f[i].data, f[i].len, f[i].hdr);
+        nf_assert_captured_frame(i, &f[i]);
     struct xcv_net_rxref r[FWD_N];
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, FWD_N), (int)FWD_N);
     for (unsigned i = 0; i < FWD_N; i++)
@@ -1148,11 +884,11 @@ static void test_transmit_done_forwards(void **state)
     for (unsigned i = 0; i < FWD_N; i++)
         t[i] = (struct xcv_net_txref){.buf = r[i].buf, .len = r[i].len, .hdr = &r[i].hdr};
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, FWD_N), (int)FWD_N);
-    unsigned before = cap.done_calls;
+    unsigned before = lazy.done_calls;
     assert_int_equal(xcv_net_dev_run(&ndev, 64), (int)FWD_N);
     assert_forward_run(before);
     for (unsigned i = 0; i < FWD_N; i++)
-        assert_captured(FWD_N + i, f[i].data, f[i].len, f[i].hdr);
+        nf_assert_captured_frame(FWD_N + i, &f[i]);
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, FWD_N), (int)FWD_N);
     for (unsigned i = 0; i < FWD_N; i++)
         assert_lent(&r[i], &f[i]);
@@ -1161,7 +897,7 @@ static void test_transmit_done_forwards(void **state)
     /* The forwarded buffers are used; the next send reclaims them. */
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, f[0].data, f[0].len), XCV_OK);
     assert_int_equal(xcv_pool_available(&fx.pool), open_avail - 1u);
-    assert_reset_returns_all();
+    nf_assert_reset_returns_all();
 }
 
 /* ---- 11. resets while the caller holds lent buffers ---- */
@@ -1172,7 +908,7 @@ static void test_driver_reset_while_lent(void **state)
     fx_pump();
     struct xcv_net_frame f[6];
     for (unsigned i = 0; i < 6; i++)
-        make_frame(&f[i], i, 300u + i, 71, NULL);
+        nf_make_frame(&f[i], i, 300u + i, 71, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 6), 6);
     struct xcv_net_rxref r[6];
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 6), 6);
@@ -1190,10 +926,10 @@ static void test_driver_reset_while_lent(void **state)
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 1), XCV_ENODEV);
     /* Reopened: the held buffers are not posted, new frames go elsewhere. */
     fx_pump();
-    assert_int_equal(zc_open_driver(), XCV_OK);
+    assert_int_equal(nf_open_driver(), XCV_OK);
     struct xcv_net_frame g[4];
     for (unsigned i = 0; i < 4; i++)
-        make_frame(&g[i], 6u + i, 900, 5, NULL);
+        nf_make_frame(&g[i], 6u + i, 900, 5, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, g, 4), 4);
     struct xcv_net_rxref s[4];
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, s, 4), 4);
@@ -1221,7 +957,7 @@ static void test_peer_restart_while_lent(void **state)
     fx_pump();
     struct xcv_net_frame f[5];
     for (unsigned i = 0; i < 5; i++)
-        make_frame(&f[i], i, 400u + 3u * i, 19, NULL);
+        nf_make_frame(&f[i], i, 400u + 3u * i, 19, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, f, 5), 5);
     struct xcv_net_rxref r[5];
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, r, 5), 5);
@@ -1230,7 +966,7 @@ static void test_peer_restart_while_lent(void **state)
     assert_int_equal(cap.calls, 0); /* the device has not run */
     memset(&ndev, 0, sizeof(ndev));
     assert_int_equal(xcv_channel_init(&fx.vch, &fx.vcfg), XCV_OK);
-    assert_int_equal(zc_init_device(), 0);
+    assert_int_equal(nf_init_device(), 0);
     assert_int_equal(xcv_channel_poll(&fx.dch, 64), XCV_EPEERRESET);
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 4u);
     for (unsigned i = 0; i < 4; i++)
@@ -1239,9 +975,9 @@ static void test_peer_restart_while_lent(void **state)
     struct xcv_net_txref again = {.buf = r[0].buf, .len = r[0].len};
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, &again, 1), XCV_ENODEV);
     /* Reopened on the new device: traffic resumes while the caller still holds four. */
-    assert_int_equal(zc_open_driver(), XCV_OK);
+    assert_int_equal(nf_open_driver(), XCV_OK);
     struct xcv_net_frame g;
-    make_frame(&g, 5, 128, 3, NULL);
+    nf_make_frame(&g, 5, 128, 3, NULL);
     assert_int_equal(xcv_net_dev_deliver_burst(&ndev, &g, 1), 1);
     struct xcv_net_rxref s;
     assert_int_equal(xcv_net_drv_receive_zc(&ndrv, &s, 1), 1);
@@ -1252,8 +988,8 @@ static void test_peer_restart_while_lent(void **state)
     assert_int_equal(xcv_net_drv_send_zc(&ndrv, u, 2), 2);
     fx_pump();
     assert_int_equal(cap.calls, 2);
-    assert_captured(0, g.data, g.len, NULL);
-    assert_captured(1, f[1].data, f[1].len, NULL);
+    nf_assert_captured_frame(0, &g);
+    nf_assert_captured_frame(1, &f[1]);
     assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0 - 3u);
     assert_int_equal(xcv_net_drv_release(&ndrv, r[0].buf), XCV_OK);
@@ -1265,25 +1001,25 @@ static void test_peer_restart_while_lent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(test_receive_zc_lends, setup_plain),
-        cmocka_unit_test_setup(test_receive_zc_args, setup_plain),
-        cmocka_unit_test_setup(test_receive_zc_mrg_not_supported, setup_mrg),
-        cmocka_unit_test_setup(test_receive_zc_after_held_frame, setup_plain),
-        cmocka_unit_test_setup(test_receive_zc_skips_empty, setup_small),
-        cmocka_unit_test_setup(test_receive_zc_pool_dry, setup_three_rx),
-        cmocka_unit_test_setup(test_receive_zc_long_burst, setup_full_rx),
-        cmocka_unit_test_setup(test_send_zc_in_place, setup_plain),
-        cmocka_unit_test_setup(test_send_zc_bad_ref_posts_nothing, setup_plain),
-        cmocka_unit_test_setup(test_send_zc_len_limit_is_buffer, setup_1k),
-        cmocka_unit_test_setup(test_send_zc_ring_full, setup_plain),
-        cmocka_unit_test_setup(test_forward_in_place, setup_plain),
-        cmocka_unit_test_setup(test_forward_then_reset, setup_polled),
-        cmocka_unit_test_setup(test_transmit_done_per_burst, setup_lazy_polled),
-        cmocka_unit_test_setup(test_transmit_done_with_dropped_chain, setup_lazy_polled),
-        cmocka_unit_test_setup(test_transmit_done_kicked, setup_lazy),
-        cmocka_unit_test_setup(test_transmit_done_forwards, setup_lazy_polled_full_rx),
-        cmocka_unit_test_setup(test_driver_reset_while_lent, setup_plain),
-        cmocka_unit_test_setup(test_peer_restart_while_lent, setup_plain),
+        ZC_TEST(test_receive_zc_lends, plain),
+        ZC_TEST(test_receive_zc_args, plain),
+        ZC_TEST(test_receive_zc_mrg_not_supported, mrg),
+        ZC_TEST(test_receive_zc_after_held_frame, plain),
+        ZC_TEST(test_receive_zc_skips_empty, small),
+        ZC_TEST(test_receive_zc_pool_dry, three_rx),
+        ZC_TEST(test_receive_zc_long_burst, full_rx),
+        ZC_TEST(test_send_zc_in_place, plain),
+        ZC_TEST(test_send_zc_bad_ref_posts_nothing, plain),
+        ZC_TEST(test_send_zc_len_limit_is_buffer, buf_1k),
+        ZC_TEST(test_send_zc_ring_full, plain),
+        ZC_TEST(test_forward_in_place, plain),
+        ZC_TEST(test_forward_then_reset, polled),
+        ZC_TEST(test_transmit_done_per_burst, lazy_polled),
+        ZC_TEST(test_transmit_done_with_dropped_chain, lazy_polled),
+        ZC_TEST(test_transmit_done_kicked, lazy_kicked),
+        ZC_TEST(test_transmit_done_forwards, lazy_polled_full_rx),
+        ZC_TEST(test_driver_reset_while_lent, plain),
+        ZC_TEST(test_peer_restart_while_lent, plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
  * address (so a missing translation shows). The ring sits at the start of the window, an
  * indirect-table area follows, and data buffers fill the second half. A driver-role queue and a
  * device-role queue are set up over the same ring, so a test can either run both roles or play
- * a hostile peer by writing raw shared-ring bytes with the xcv_le*_store helpers.
+ * a hostile peer by writing raw shared-ring bytes with the xcv_le*_store helpers. Checks that
+ * many tests make (a chain's segments, used entries, what the driver takes back, a breakage
+ * logged once, every token detached once) are here too.
  *
  * Window map (bus = RF_BUS_BASE + offset):
  *   0x0000  ring (up to XCV_VRING_BYTES(RF_MAX_NUM, 64))
@@ -126,6 +128,16 @@ static inline void tp_clear_counts(struct test_port *tp)
     tp->last_log_err = 0;
 }
 
+/* The log sink was told of exactly one error so far, and its last call was that error: @p code
+ * on queue @p qi. */
+static inline void tp_assert_logged_once(const struct test_port *tp, int code, uint32_t qi)
+{
+    assert_int_equal(tp->log_error_calls, 1);
+    assert_int_equal(tp->last_log_level, XCV_LOG_ERROR);
+    assert_int_equal(tp->last_log_err, code);
+    assert_int_equal(tp->last_log_id, qi);
+}
+
 /* ---- the fixture ---- */
 
 struct rf_opts {
@@ -220,6 +232,16 @@ static inline void rf_drv_config(struct ring_fixture *f, struct xcv_vq_driver_co
     cfg->queue_index = f->opts.queue_index;
 }
 
+/* Poison the window memory @p mem (so that a missing initialisation shows) and map it, at
+ * RF_BUS_BASE, as the one window of @p map. */
+static inline void rf_window_map(uint8_t *mem, struct xcv_window *win, struct xcv_memmap *map)
+{
+    memset(mem, 0xA5, RF_WINDOW_SIZE);
+    assert_int_equal(xcv_window_init(win, mem, RF_BUS_BASE, RF_WINDOW_SIZE), XCV_OK);
+    map->windows = win;
+    map->count = 1;
+}
+
 /* Set up the window, the layout, the driver queue and (unless no_device) the device queue. */
 static inline void rf_setup(struct ring_fixture *f, const struct rf_opts *opts)
 {
@@ -235,12 +257,7 @@ static inline void rf_setup(struct ring_fixture *f, const struct rf_opts *opts)
     }
     assert_true(f->opts.num <= RF_MAX_NUM);
     f->mem = rf_window_mem;
-    /* Poison everything so that a missing initialisation shows. */
-    memset(f->mem, 0xA5, RF_WINDOW_SIZE);
-
-    assert_int_equal(xcv_window_init(&f->win, f->mem, RF_BUS_BASE, RF_WINDOW_SIZE), XCV_OK);
-    f->map.windows = &f->win;
-    f->map.count = 1;
+    rf_window_map(f->mem, &f->win, &f->map);
     assert_int_equal(
         xcv_vring_layout(f->mem + RF_RING_OFF, rf_bus(RF_RING_OFF), f->opts.num, 64, &f->ring),
         XCV_OK);
@@ -253,6 +270,25 @@ static inline void rf_setup(struct ring_fixture *f, const struct rf_opts *opts)
     }
     f->chain.iov = f->iov;
     f->chain.cap = (uint16_t)(f->opts.max_chain != 0 ? f->opts.max_chain : f->opts.num);
+}
+
+/* rf_setup() with test ports: @p drv_tp and @p dev_tp (either may be NULL, both the same port)
+ * are initialised, with the cache operations when @p cache, and given to their roles. */
+static inline void rf_setup_ports(struct ring_fixture *f, const struct rf_opts *opts,
+                                  struct test_port *drv_tp, struct test_port *dev_tp, bool cache)
+{
+    struct rf_opts o = *opts;
+    if (drv_tp != NULL) {
+        tp_init(drv_tp, cache);
+        o.drv_port = &drv_tp->port;
+    }
+    if (dev_tp != NULL) {
+        if (dev_tp != drv_tp) {
+            tp_init(dev_tp, cache);
+        }
+        o.dev_port = &dev_tp->port;
+    }
+    rf_setup(f, &o);
 }
 
 /* ---- raw shared-ring access (a test playing the peer) ---- */
@@ -390,6 +426,22 @@ static inline void rf_set_used_elem(struct ring_fixture *f, uint16_t slot, uint3
     xcv_le32_store(e + 4, len);
 }
 
+/* Hostile device: used entry @p slot = {@p id, @p len}, then the used index set to @p idx. */
+static inline void rf_set_used(struct ring_fixture *f, uint16_t slot, uint32_t id, uint32_t len,
+                               uint16_t idx)
+{
+    rf_set_used_elem(f, slot, id, len);
+    rf_set_used_idx(f, idx);
+}
+
+/* Used entry @p slot is {@p id, @p len}. */
+static inline void rf_assert_used(const struct ring_fixture *f, uint16_t slot, uint32_t id,
+                                  uint32_t len)
+{
+    assert_int_equal(rf_used_id(f, slot), id);
+    assert_int_equal(rf_used_len(f, slot), len);
+}
+
 static inline uint16_t rf_avail_event(const struct ring_fixture *f)
 {
     return xcv_le16_load((const uint8_t *)f->ring.used + 4 + 8u * f->ring.num);
@@ -409,10 +461,79 @@ static inline void rf_post_in(struct ring_fixture *f, unsigned buf, uint32_t len
     assert_int_equal(xcv_vq_driver_add(&f->drv, &sg, 0, 1, token), XCV_OK);
 }
 
+/* @p n segments of @p len bytes each, in data buffers @p first, @p first + 1, ... */
+static inline void rf_sg_bufs(const struct ring_fixture *f, struct xcv_sg *sg, unsigned n,
+                              unsigned first, uint32_t len)
+{
+    for (unsigned i = 0; i < n; i++) {
+        sg[i].addr = rf_buf_bus(f, first + i);
+        sg[i].len = len;
+    }
+}
+
+/* Driver adds @p n chains (not published): chain i is one readable segment of @p out_len bytes
+ * in buffer 2i and one writable of @p in_len bytes in buffer 2i + 1, token &tokens[i]. */
+static inline void rf_post_pairs(struct ring_fixture *f, unsigned n, uint32_t out_len,
+                                 uint32_t in_len, int *tokens)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct xcv_sg sg[2] = {{rf_buf_bus(f, 2 * i), out_len}, {rf_buf_bus(f, 2 * i + 1), in_len}};
+        assert_int_equal(xcv_vq_driver_add(&f->drv, sg, 1, 1, &tokens[i]), XCV_OK);
+    }
+}
+
 /* Device pops one chain into f->chain, expecting success. */
 static inline void rf_pop_ok(struct ring_fixture *f)
 {
     assert_int_equal(xcv_vq_device_pop(&f->dev, &f->chain), XCV_OK);
+}
+
+/* Segment @p i of a popped chain is @p len bytes at @p base. */
+static inline void rf_assert_seg(const struct xcv_chain *c, unsigned i, const void *base,
+                                 uint32_t len)
+{
+    assert_ptr_equal(c->iov[i].base, base);
+    assert_int_equal(c->iov[i].len, len);
+}
+
+/* The driver (split or packed) takes back one chain: @p want_tok, @p want_len bytes written. */
+static inline void rf_get_used_ok(struct xcv_vq_driver *q, void *want_tok, uint32_t want_len)
+{
+    void *tok = NULL;
+    uint32_t len = 0xDEAD;
+    assert_int_equal(xcv_vq_driver_get_used(q, &tok, &len), XCV_OK);
+    assert_ptr_equal(tok, want_tok);
+    assert_int_equal(len, want_len);
+}
+
+/* Nothing used: XCV_EAGAIN, and neither output is written. */
+static inline void rf_get_used_none(struct xcv_vq_driver *q)
+{
+    int sentinel;
+    void *tok = &sentinel;
+    uint32_t len = 5;
+    assert_int_equal(xcv_vq_driver_get_used(q, &tok, &len), XCV_EAGAIN);
+    assert_ptr_equal(tok, &sentinel);
+    assert_int_equal(len, 5);
+}
+
+/* After a breakage: every token of the bitmask @p outstanding (bit i: &tokens[i]) detaches
+ * exactly once, no other does, and nothing is in flight any more. */
+static inline void rf_assert_detach_once(struct xcv_vq_driver *q, const int *tokens,
+                                         uint32_t outstanding)
+{
+    void *tok;
+    uint32_t seen = 0;
+    while (xcv_vq_driver_detach_unused(q, &tok) == XCV_OK) {
+        ptrdiff_t i = (const int *)tok - tokens;
+        assert_true(i >= 0);
+        assert_true(i < 32);
+        assert_true((outstanding >> i) & 1u);
+        assert_false((seen >> i) & 1u);
+        seen |= 1u << i;
+    }
+    assert_int_equal(seen, outstanding);
+    assert_int_equal(xcv_vq_driver_in_flight(q), 0);
 }
 
 /* Is [p, p+len) wholly inside the fixture window? */

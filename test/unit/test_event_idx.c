@@ -32,11 +32,7 @@ static struct model M;
 static void setup(uint64_t features, uint16_t num)
 {
     struct rf_opts o = {.num = num, .features = features};
-    tp_init(&DRV_TP, false);
-    tp_init(&DEV_TP, false);
-    o.drv_port = &DRV_TP.port;
-    o.dev_port = &DEV_TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, &DRV_TP, &DEV_TP, false);
     memset(&M, 0, sizeof(M));
     M.event_idx = (features & EVT) != 0;
 }

@@ -165,10 +165,7 @@ static void pk_setup_ring(const struct pk_opts *opts)
     assert_true(P.num <= PK_MAX);
     tp_init(&TP, o.cache_port);
     P.mem = rf_window_mem;
-    memset(P.mem, 0xA5, RF_WINDOW_SIZE);
-    assert_int_equal(xcv_window_init(&P.win, P.mem, RF_BUS_BASE, RF_WINDOW_SIZE), XCV_OK);
-    P.map.windows = &P.win;
-    P.map.count = 1;
+    rf_window_map(P.mem, &P.win, &P.map);
     P.desc = P.mem + RF_RING_OFF;
     P.drv_area = P.desc + XCV_VRING_PACKED_DRIVER_OFFSET(P.num, 64);
     P.dev_area = P.desc + XCV_VRING_PACKED_DEVICE_OFFSET(P.num, 64);
@@ -447,8 +444,7 @@ static void single_descriptor_round_trip(void **state)
     assert_int_equal(P.chain.n_in, 1);
     assert_int_equal(P.chain.in_len, 100);
     assert_int_equal(P.chain.out_len, 0);
-    assert_ptr_equal(P.chain.iov[0].base, buf_local(3));
-    assert_int_equal(P.chain.iov[0].len, 100);
+    rf_assert_seg(&P.chain, 0, buf_local(3), 100);
     assert_int_equal(xcv_vq_device_in_flight(&P.dev), 1);
     assert_int_equal(xcv_vq_device_next_avail(&P.dev), 1u | WRAP_BIT);
     assert_int_equal(xcv_vq_device_pop(&P.dev, &P.chain), XCV_EAGAIN);
@@ -499,8 +495,7 @@ static void readable_and_writable_chain(void **state)
     assert_int_equal(P.chain.out_len, 46);
     assert_int_equal(P.chain.in_len, 134);
     for (unsigned i = 0; i < 4; i++) {
-        assert_ptr_equal(P.chain.iov[i].base, buf_local(10 + i));
-        assert_int_equal(P.chain.iov[i].len, s[i].len);
+        rf_assert_seg(&P.chain, i, buf_local(10 + i), s[i].len);
     }
     assert_int_equal(xcv_vq_device_next_avail(&P.dev), 4u | WRAP_BIT);
     assert_int_equal(xcv_vq_device_push(&P.dev, 6, 135), XCV_EINVAL);
@@ -1098,9 +1093,7 @@ static void assert_broken_with(int code)
     struct xcv_chain chains[1] = {{P.iov, P.chain.cap, 0, 0, 0, 0, 0}};
     struct handler_ctx h = {0};
     assert_int_equal(xcv_vq_device_broken(&P.dev), code);
-    assert_int_equal(TP.log_error_calls, 1);
-    assert_int_equal(TP.last_log_err, code);
-    assert_int_equal(TP.last_log_id, QI);
+    tp_assert_logged_once(&TP, code, QI);
     assert_int_equal(xcv_vq_device_pop(&P.dev, &P.chain), XCV_EBROKEN);
     assert_int_equal(xcv_vq_device_pop_or_arm(&P.dev, &P.chain), XCV_EBROKEN);
     assert_int_equal(xcv_vq_device_pop_burst(&P.dev, chains, 1), XCV_EBROKEN);

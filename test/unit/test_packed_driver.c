@@ -19,13 +19,6 @@
 static int tokens[RF_MAX_NUM * 4];
 #define TOK(i) ((void *)&tokens[(i)])
 
-static int tok_index(const void *tok)
-{
-    ptrdiff_t i = (const int *)tok - tokens;
-    assert_true(i >= 0 && i < (ptrdiff_t)(RF_MAX_NUM * 4));
-    return (int)i;
-}
-
 /* ---- the test's packed device ---- */
 
 struct tchain {
@@ -193,6 +186,16 @@ static void dev_publish(void)
     }
 }
 
+/* Device: take the next @p n chains, complete each with length 0, publish. */
+static void dev_complete(int n)
+{
+    for (int i = 0; i < n; i++) {
+        assert_true(dev_pop());
+        dev_push(P.ch.id, 0);
+    }
+    dev_publish();
+}
+
 /* Hostile device: write a raw used descriptor at @pos. */
 static void raw_used(uint16_t pos, uint16_t id, uint32_t len, uint16_t flags)
 {
@@ -233,20 +236,12 @@ static void add_ok(unsigned n_out, unsigned n_in, uint32_t seg_len, int tok)
 
 static void get_ok(int want_tok, uint32_t want_len)
 {
-    void *tok = NULL;
-    uint32_t len = 0xDEAD;
-    assert_int_equal(xcv_vq_driver_get_used(&P.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(want_tok));
-    assert_int_equal(len, want_len);
+    rf_get_used_ok(&P.drv, TOK(want_tok), want_len);
 }
 
 static void get_none(void)
 {
-    void *tok = TOK(0);
-    uint32_t len = 5;
-    assert_int_equal(xcv_vq_driver_get_used(&P.drv, &tok, &len), XCV_EAGAIN);
-    assert_ptr_equal(tok, TOK(0));
-    assert_int_equal(len, 5);
+    rf_get_used_none(&P.drv);
 }
 
 /* The device pops one chain and checks it is the one with token @tok. */
@@ -760,11 +755,7 @@ static void kick_prepare_desc_event_across_the_wrap_2_8_10(void **state)
     add_ok(1, 0, 1, 2); /* position 4: event 3 already passed */
     assert_int_equal(xcv_vq_driver_kick_prepare(&P.drv), 0);
     /* Drain, then a batch crossing the wrap: positions 5, 6, 7 (wrap 1), 0, 1 (wrap 0). */
-    for (int i = 0; i < 3; i++) {
-        assert_true(dev_pop());
-        dev_push(P.ch.id, 0);
-    }
-    dev_publish();
+    dev_complete(3);
     void *toks[3];
     uint32_t lens[3];
     assert_int_equal(xcv_vq_driver_get_used_burst(&P.drv, toks, lens, 3), 3);
@@ -775,11 +766,7 @@ static void kick_prepare_desc_event_across_the_wrap_2_8_10(void **state)
         add_ok(1, 0, 1, 10 + i);
     }
     assert_int_equal(xcv_vq_driver_kick_prepare(&P.drv), 1);
-    for (int i = 0; i < 5; i++) {
-        assert_true(dev_pop());
-        dev_push(P.ch.id, 0);
-    }
-    dev_publish();
+    dev_complete(5);
     assert_int_equal(xcv_vq_driver_get_used_burst(&P.drv, toks, lens, 3), 3);
     assert_int_equal(xcv_vq_driver_get_used_burst(&P.drv, toks, lens, 3), 2);
 
@@ -802,11 +789,7 @@ static void kick_prepare_desc_event_across_the_wrap_2_8_10(void **state)
     dev_set_event(XCV_VRING_PACKED_EVENT_DESC, OW(7, 0));
     add_ok(1, 0, 1, 25); /* 7 */
     assert_int_equal(xcv_vq_driver_kick_prepare(&P.drv), 1);
-    for (int i = 0; i < 6; i++) {
-        assert_true(dev_pop());
-        dev_push(P.ch.id, 0);
-    }
-    dev_publish();
+    dev_complete(6);
     assert_int_equal(xcv_vq_driver_get_used_burst(&P.drv, toks, lens, 3), 3);
     assert_int_equal(xcv_vq_driver_get_used_burst(&P.drv, toks, lens, 3), 3);
 
@@ -821,11 +804,7 @@ static void kick_prepare_desc_event_across_the_wrap_2_8_10(void **state)
 
     /* More than a ring's worth published since the last decision: notify whatever the event. */
     (void)xcv_vq_driver_kick_prepare(&P.drv);
-    for (int i = 0; i < 2; i++) {
-        assert_true(dev_pop());
-        dev_push(P.ch.id, 0);
-    }
-    dev_publish();
+    dev_complete(2);
     assert_int_equal(xcv_vq_driver_get_used_burst(&P.drv, toks, lens, 3), 2);
     /* Position 0 of lap 3 was made available before the last decision, and its next turn
      * (lap 5) is after this batch: only the size of the batch decides. */
@@ -898,7 +877,6 @@ static void enable_notify_with_event_idx_names_the_next_used_position(void **sta
 static void detach_unused_and_reset_return_every_token_once(void **state)
 {
     void *tok;
-    uint32_t seen = 0;
     (void)state;
     setup_q(16, 0, false);
     for (int i = 0; i < 5; i++) {
@@ -915,14 +893,7 @@ static void detach_unused_and_reset_return_every_token_once(void **state)
     assert_int_equal(xcv_vq_driver_in_flight(&P.drv), 5);
     assert_int_equal(xcv_vq_driver_detach_unused(NULL, &tok), XCV_EINVAL);
     assert_int_equal(xcv_vq_driver_detach_unused(&P.drv, NULL), XCV_EINVAL);
-    while (xcv_vq_driver_detach_unused(&P.drv, &tok) == XCV_OK) {
-        int i = tok_index(tok);
-        assert_true(i >= 1 && i <= 5);
-        assert_false((seen >> i) & 1u);
-        seen |= 1u << i;
-    }
-    assert_int_equal(seen, 0x3e);
-    assert_int_equal(xcv_vq_driver_in_flight(&P.drv), 0);
+    rf_assert_detach_once(&P.drv, tokens, 0x3e);
     assert_int_equal(xcv_vq_driver_detach_unused(&P.drv, &tok), XCV_EAGAIN);
     /* The positions come back with the reset, which zeroes the ring. */
     assert_true(xcv_vq_driver_num_free(&P.drv) < 16u);
@@ -965,7 +936,6 @@ static void assert_broken_with(int code, uint32_t outstanding)
     struct xcv_sg sg = {0x1000, 8};
     void *tok;
     uint32_t len;
-    uint32_t seen = 0;
     void *toks[2];
     uint32_t lens[2];
 
@@ -980,19 +950,8 @@ static void assert_broken_with(int code, uint32_t outstanding)
     assert_null(xcv_vq_driver_peek_used(&P.drv, 0));
     assert_true(xcv_vq_driver_kick(&P.drv) < 0);
     assert_int_equal(TP.notify_calls, 0);
-    assert_int_equal(TP.log_error_calls, 1);
-    assert_int_equal(TP.last_log_err, code);
-    assert_int_equal(TP.last_log_id, QI);
-
-    while (xcv_vq_driver_detach_unused(&P.drv, &tok) == XCV_OK) {
-        int i = tok_index(tok);
-        assert_true(i < 32);
-        assert_true((outstanding >> i) & 1u);
-        assert_false((seen >> i) & 1u);
-        seen |= 1u << i;
-    }
-    assert_int_equal(seen, outstanding);
-    assert_int_equal(xcv_vq_driver_in_flight(&P.drv), 0);
+    tp_assert_logged_once(&TP, code, QI);
+    rf_assert_detach_once(&P.drv, tokens, outstanding);
     assert_int_equal(xcv_vq_driver_reset(&P.drv), XCV_OK);
     assert_int_equal(xcv_vq_driver_broken(&P.drv), 0);
     assert_int_equal(xcv_vq_driver_num_free(&P.drv), 8);

@@ -16,11 +16,7 @@ static int tokens[RF_MAX_NUM];
 static void setup(uint16_t num, bool cache)
 {
     struct rf_opts o = {.num = num, .queue_index = QI};
-    tp_init(&DRV_TP, cache);
-    tp_init(&DEV_TP, cache);
-    o.drv_port = &DRV_TP.port;
-    o.dev_port = &DEV_TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, &DRV_TP, &DEV_TP, cache);
     tp_clear_counts(&DRV_TP);
     tp_clear_counts(&DEV_TP);
 }
@@ -28,10 +24,7 @@ static void setup(uint16_t num, bool cache)
 /* Driver posts @p n chains of two descriptors each (16 readable + 64 writable bytes). */
 static void post_pairs(unsigned n)
 {
-    for (unsigned i = 0; i < n; i++) {
-        struct xcv_sg sg[2] = {{rf_buf_bus(&F, 2 * i), 16}, {rf_buf_bus(&F, 2 * i + 1), 64}};
-        assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 1, 1, TOK(i)), XCV_OK);
-    }
+    rf_post_pairs(&F, n, 16, 64, tokens);
 }
 
 /* ---- doorbells ---- */
@@ -240,10 +233,7 @@ static void device_logs_the_error_that_broke_it(void **state)
     rf_set_avail_ring(&F, 0, 200);
     rf_set_avail_idx(&F, 1);
     assert_int_equal(xcv_vq_device_pop(&F.dev, &F.chain), XCV_EPROTO_HEAD);
-    assert_int_equal(DEV_TP.log_error_calls, 1);
-    assert_int_equal(DEV_TP.last_log_level, XCV_LOG_ERROR);
-    assert_int_equal(DEV_TP.last_log_err, XCV_EPROTO_HEAD);
-    assert_int_equal(DEV_TP.last_log_id, QI);
+    tp_assert_logged_once(&DEV_TP, XCV_EPROTO_HEAD, QI);
     /* Later calls on the broken queue do not flood the log. */
     assert_int_equal(xcv_vq_device_pop(&F.dev, &F.chain), XCV_EBROKEN);
     assert_int_equal(DEV_TP.log_error_calls, 1);
@@ -257,13 +247,9 @@ static void driver_logs_the_error_that_broke_it(void **state)
     setup(8, false);
     post_pairs(1);
     assert_int_equal(xcv_vq_driver_publish(&F.drv), 1);
-    rf_set_used_elem(&F, 0, rf_avail_ring(&F, 0), 65);
-    rf_set_used_idx(&F, 1);
+    rf_set_used(&F, 0, rf_avail_ring(&F, 0), 65, 1);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_LEN);
-    assert_int_equal(DRV_TP.log_error_calls, 1);
-    assert_int_equal(DRV_TP.last_log_level, XCV_LOG_ERROR);
-    assert_int_equal(DRV_TP.last_log_err, XCV_EPROTO_USED_LEN);
-    assert_int_equal(DRV_TP.last_log_id, QI);
+    tp_assert_logged_once(&DRV_TP, XCV_EPROTO_USED_LEN, QI);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EBROKEN);
     assert_int_equal(DRV_TP.log_error_calls, 1);
 }

@@ -153,14 +153,10 @@ static void pop_returns_validated_segments_in_order(void **state)
     assert_int_equal(F.chain.n_in, 2);
     assert_int_equal(F.chain.out_len, 30);
     assert_int_equal(F.chain.in_len, 257);
-    assert_ptr_equal(F.chain.iov[0].base, rf_buf(&F, 3));
-    assert_int_equal(F.chain.iov[0].len, 10);
-    assert_ptr_equal(F.chain.iov[1].base, (uint8_t *)rf_buf(&F, 4) + 5);
-    assert_int_equal(F.chain.iov[1].len, 20);
-    assert_ptr_equal(F.chain.iov[2].base, rf_buf(&F, 5));
-    assert_int_equal(F.chain.iov[2].len, 256);
-    assert_ptr_equal(F.chain.iov[3].base, rf_buf(&F, 6));
-    assert_int_equal(F.chain.iov[3].len, 1);
+    rf_assert_seg(&F.chain, 0, rf_buf(&F, 3), 10);
+    rf_assert_seg(&F.chain, 1, (uint8_t *)rf_buf(&F, 4) + 5, 20);
+    rf_assert_seg(&F.chain, 2, rf_buf(&F, 5), 256);
+    rf_assert_seg(&F.chain, 3, rf_buf(&F, 6), 1);
     assert_int_equal(xcv_vq_device_in_flight(&F.dev), 1);
     assert_int_equal(xcv_vq_device_pop(&F.dev, &F.chain), XCV_EAGAIN);
 }
@@ -253,10 +249,8 @@ static void publish_writes_used_entries_and_index(void **state)
     assert_int_equal(rf_used_idx(&F), 0);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 2);
     assert_int_equal(rf_used_idx(&F), 2);
-    assert_int_equal(rf_used_id(&F, 0), heads[2]);
-    assert_int_equal(rf_used_len(&F, 0), 30);
-    assert_int_equal(rf_used_id(&F, 1), heads[0]);
-    assert_int_equal(rf_used_len(&F, 1), 10);
+    rf_assert_used(&F, 0, heads[2], 30);
+    rf_assert_used(&F, 1, heads[0], 10);
     assert_int_equal(xcv_vq_device_in_flight(&F.dev), 1);
     assert_int_equal(xcv_vq_device_push(&F.dev, heads[1], 64), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
@@ -288,7 +282,6 @@ static void head_can_be_reused_after_push(void **state)
 static void reset_drops_in_flight_and_queue_works_again(void **state)
 {
     void *tok;
-    uint32_t len;
     (void)state;
     setup_num(8);
     rf_post_in(&F, 0, 64, TOK(0));
@@ -311,9 +304,7 @@ static void reset_drops_in_flight_and_queue_works_again(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, 5), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
     assert_int_equal(rf_used_idx(&F), 1);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(2));
-    assert_int_equal(len, 5);
+    rf_get_used_ok(&F.drv, TOK(2), 5);
 }
 
 static void max_chain_limits_cap_requirement(void **state)

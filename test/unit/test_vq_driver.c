@@ -134,10 +134,7 @@ static void add_rejects_chain_longer_than_queue(void **state)
     struct xcv_sg sg[9];
     (void)state;
     setup_num(8);
-    for (unsigned i = 0; i < 9; i++) {
-        sg[i].addr = rf_buf_bus(&F, i);
-        sg[i].len = 8;
-    }
+    rf_sg_bufs(&F, sg, 9, 0, 8);
     assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 4, 5, TOK(0)), XCV_EINVAL);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
     /* Exactly the queue size is allowed. */
@@ -167,10 +164,7 @@ static void add_returns_enospc_and_posts_nothing_when_full(void **state)
     struct xcv_sg sg[3];
     (void)state;
     setup_num(4);
-    for (unsigned i = 0; i < 3; i++) {
-        sg[i].addr = rf_buf_bus(&F, i);
-        sg[i].len = 32;
-    }
+    rf_sg_bufs(&F, sg, 3, 0, 32);
     assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 1, 1, TOK(0)), XCV_OK);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 2);
     assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 1, 2, TOK(1)), XCV_ENOSPC);
@@ -250,10 +244,7 @@ static void num_free_and_in_flight_track_chains(void **state)
     uint32_t len;
     (void)state;
     setup_num(8);
-    for (unsigned i = 0; i < 3; i++) {
-        sg[i].addr = rf_buf_bus(&F, i);
-        sg[i].len = 32;
-    }
+    rf_sg_bufs(&F, sg, 3, 0, 32);
     assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 1, 2, TOK(0)), XCV_OK);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 5);
     assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 1);
@@ -265,18 +256,14 @@ static void num_free_and_in_flight_track_chains(void **state)
     rf_pop_ok(&F);
     assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, 10), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(0));
-    assert_int_equal(len, 10);
+    rf_get_used_ok(&F.drv, TOK(0), 10);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 6);
     assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 1);
 
     rf_pop_ok(&F);
     assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, 0), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(1));
-    assert_int_equal(len, 0);
+    rf_get_used_ok(&F.drv, TOK(1), 0);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
     assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 0);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EAGAIN);
@@ -285,8 +272,6 @@ static void num_free_and_in_flight_track_chains(void **state)
 static void fill_ring_then_enospc_then_reclaim_makes_room(void **state)
 {
     struct xcv_sg sg = {rf_buf_bus(&F, 0), 16};
-    void *tok;
-    uint32_t len;
     (void)state;
     setup_num(4);
     for (unsigned round = 0; round < 40; round++) {
@@ -304,9 +289,7 @@ static void fill_ring_then_enospc_then_reclaim_makes_room(void **state)
         }
         assert_int_equal(xcv_vq_device_publish(&F.dev), 4);
         for (unsigned i = 0; i < 4; i++) {
-            assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-            assert_ptr_equal(tok, TOK(i));
-            assert_int_equal(len, i);
+            rf_get_used_ok(&F.drv, TOK(i), i);
         }
         assert_int_equal(xcv_vq_driver_num_free(&F.drv), 4);
     }
@@ -357,8 +340,6 @@ static void prefer_indirect_uses_one_ring_descriptor_2_7_5_3(void **state)
         {rf_buf_bus(&F, 1), 20},
         {rf_buf_bus(&F, 2), 30},
     };
-    void *tok;
-    uint32_t len;
     (void)state;
     setup_indirect(8, true);
     assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 1, 2, TOK(0)), XCV_OK);
@@ -373,9 +354,7 @@ static void prefer_indirect_uses_one_ring_descriptor_2_7_5_3(void **state)
     assert_int_equal(F.chain.in_len, 50);
     assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, 50), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(0));
-    assert_int_equal(len, 50);
+    rf_get_used_ok(&F.drv, TOK(0), 50);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
 }
 
@@ -525,7 +504,6 @@ static void detach_unused_on_empty_queue_is_eagain(void **state)
 static void reset_after_detach_restores_initial_state(void **state)
 {
     void *tok;
-    uint32_t len;
     (void)state;
     setup_num(8);
     for (unsigned i = 0; i < 5; i++) {
@@ -549,17 +527,13 @@ static void reset_after_detach_restores_initial_state(void **state)
     assert_ptr_equal(F.chain.iov[0].base, rf_buf(&F, 7));
     assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, 3), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(7));
-    assert_int_equal(len, 3);
+    rf_get_used_ok(&F.drv, TOK(7), 3);
 }
 
 /* ---- long run: indexes wrap and tokens come back in order ---- */
 
 static void round_trips_across_16_bit_index_wrap(void **state)
 {
-    void *tok;
-    uint32_t len;
     struct xcv_sg sg[2];
     (void)state;
     setup_num(4);
@@ -575,9 +549,7 @@ static void round_trips_across_16_bit_index_wrap(void **state)
         rf_pop_ok(&F);
         assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, i % 101u), XCV_OK);
         assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-        assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-        assert_ptr_equal(tok, TOK(b));
-        assert_int_equal(len, i % 101u);
+        rf_get_used_ok(&F.drv, TOK(b), i % 101u);
     }
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 4);
     assert_int_equal(xcv_vq_driver_broken(&F.drv), 0);

@@ -17,18 +17,13 @@ static int tokens[RF_MAX_NUM];
 static void setup_hostile(uint16_t num)
 {
     struct rf_opts o = {.num = num, .queue_index = QI, .no_device = true};
-    tp_init(&TP, false);
-    o.drv_port = &TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, &TP, NULL, false);
 }
 
 /* Post @p n chains: chain i is 1 readable (32 bytes) + 1 writable (100 bytes), token i. */
 static void post_chains(unsigned n)
 {
-    for (unsigned i = 0; i < n; i++) {
-        struct xcv_sg sg[2] = {{rf_buf_bus(&F, 2 * i), 32}, {rf_buf_bus(&F, 2 * i + 1), 100}};
-        assert_int_equal(xcv_vq_driver_add(&F.drv, sg, 1, 1, TOK(i)), XCV_OK);
-    }
+    rf_post_pairs(&F, n, 32, 100, tokens);
     assert_int_equal(xcv_vq_driver_publish(&F.drv), (int)n);
 }
 
@@ -41,17 +36,7 @@ static uint16_t head_of(uint16_t i)
 /* Device: complete @p id with @p len as used entry number @p slot, and publish up to it. */
 static void used(uint16_t slot, uint32_t id, uint32_t len)
 {
-    rf_set_used_elem(&F, slot, id, len);
-    rf_set_used_idx(&F, (uint16_t)(slot + 1u));
-}
-
-static void get_used_ok(void *want_tok, uint32_t want_len)
-{
-    void *tok = NULL;
-    uint32_t len = 0xDEAD;
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, want_tok);
-    assert_int_equal(len, want_len);
+    rf_set_used(&F, slot, id, len, (uint16_t)(slot + 1u));
 }
 
 /* Sticky breakage, reported once, and every outstanding token (bitmask) detaches once. */
@@ -60,7 +45,6 @@ static void assert_broken_with(int code, uint32_t outstanding)
     struct xcv_sg sg = {rf_buf_bus(&F, 0), 8};
     void *tok;
     uint32_t len;
-    uint32_t seen = 0;
 
     assert_int_equal(xcv_vq_driver_broken(&F.drv), code);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EBROKEN);
@@ -72,19 +56,8 @@ static void assert_broken_with(int code, uint32_t outstanding)
     assert_true(xcv_vq_driver_kick(&F.drv) < 0);
     assert_int_equal(TP.notify_calls, 0);
     assert_int_equal(xcv_vq_driver_broken(&F.drv), code);
-    assert_int_equal(TP.log_error_calls, 1);
-    assert_int_equal(TP.last_log_err, code);
-    assert_int_equal(TP.last_log_id, QI);
-
-    while (xcv_vq_driver_detach_unused(&F.drv, &tok) == XCV_OK) {
-        ptrdiff_t i = (int *)tok - tokens;
-        assert_true(i >= 0 && i < 32);
-        assert_true((outstanding >> i) & 1u);
-        assert_false((seen >> i) & 1u);
-        seen |= 1u << i;
-    }
-    assert_int_equal(seen, outstanding);
-    assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 0);
+    tp_assert_logged_once(&TP, code, QI);
+    rf_assert_detach_once(&F.drv, tokens, outstanding);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), rf_num(&F));
 }
 
@@ -151,7 +124,7 @@ static void used_id_returned_twice_breaks_queue(void **state)
     post_chains(3);
     used(0, head_of(0), 7);
     used(1, head_of(0), 7);
-    get_used_ok(TOK(0), 7);
+    rf_get_used_ok(&F.drv, TOK(0), 7);
     get_used_fails_with(XCV_EPROTO_USED_ID, 0x6);
 }
 
@@ -164,12 +137,11 @@ static void used_id_of_chain_already_reclaimed_breaks_queue(void **state)
     setup_hostile(8);
     post_chains(2);
     used(0, head_of(0), 1);
-    get_used_ok(TOK(0), 1);
+    rf_get_used_ok(&F.drv, TOK(0), 1);
     used(1, head_of(1), 2);
-    get_used_ok(TOK(1), 2);
+    rf_get_used_ok(&F.drv, TOK(1), 2);
     /* Nothing outstanding: the device replays the first completion. */
-    rf_set_used_elem(&F, 2, head_of(0), 1);
-    rf_set_used_idx(&F, 3);
+    rf_set_used(&F, 2, head_of(0), 1, 3);
     rc = xcv_vq_driver_get_used(&F.drv, &tok, &len);
     /* Either reading is exact: the id is not outstanding, and no chain is in flight. */
     assert_true(rc == XCV_EPROTO_USED_ID || rc == XCV_EPROTO_USED_IDX);
@@ -184,7 +156,7 @@ static void used_len_above_writable_breaks_queue_2_7_8_1(void **state)
     setup_hostile(8);
     post_chains(2);
     used(0, head_of(0), 100); /* exactly the writable bytes: fine */
-    get_used_ok(TOK(0), 100);
+    rf_get_used_ok(&F.drv, TOK(0), 100);
     used(1, head_of(1), 101);
     get_used_fails_with(XCV_EPROTO_USED_LEN, 0x2);
 }
@@ -238,7 +210,7 @@ static void used_idx_moving_backwards_breaks_queue(void **state)
     setup_hostile(8);
     post_chains(2);
     used(0, head_of(0), 0);
-    get_used_ok(TOK(0), 0);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
     rf_set_used_idx(&F, 0); /* 65535 entries "used" since */
     get_used_fails_with(XCV_EPROTO_USED_IDX, 0x2);
 }
@@ -262,10 +234,10 @@ static void device_rewriting_descriptor_table_does_not_redirect_reclaim(void **s
     /* A device cannot write the descriptor table, but a broken one might: scribble over it. */
     memset(F.ring.desc, 0xEE, XCV_VRING_DESC_BYTES(8));
     used(0, head_of(1), 3);
-    get_used_ok(TOK(1), 3);
+    rf_get_used_ok(&F.drv, TOK(1), 3);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 6);
     used(1, head_of(0), 4);
-    get_used_ok(TOK(0), 4);
+    rf_get_used_ok(&F.drv, TOK(0), 4);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
     assert_int_equal(xcv_vq_driver_detach_unused(&F.drv, &tok), XCV_EAGAIN);
 }
@@ -275,8 +247,6 @@ static void device_rewriting_descriptor_table_does_not_redirect_reclaim(void **s
 static void reset_after_breakage_makes_queue_work_again(void **state)
 {
     struct xcv_vq_device_config cfg;
-    void *tok;
-    uint32_t len;
     (void)state;
     setup_hostile(8);
     post_chains(3);
@@ -296,9 +266,7 @@ static void reset_after_breakage_makes_queue_work_again(void **state)
     rf_pop_ok(&F);
     assert_int_equal(xcv_vq_device_push(&F.dev, F.chain.head, 50), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(9));
-    assert_int_equal(len, 50);
+    rf_get_used_ok(&F.drv, TOK(9), 50);
 }
 
 static void reset_refused_while_broken_chains_are_outstanding(void **state)

@@ -20,9 +20,7 @@ static void setup_hostile(uint16_t num, uint64_t features, uint16_t max_chain)
 {
     struct rf_opts o = {
         .num = num, .features = features, .max_chain = max_chain, .queue_index = QI};
-    tp_init(&TP, false);
-    o.dev_port = &TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, NULL, &TP, false);
 }
 
 /* A descriptor pointing at data buffer @p buf. */
@@ -54,9 +52,7 @@ static void assert_broken_with(int code)
     assert_int_equal(xcv_vq_device_should_notify(&F.dev), XCV_EBROKEN);
     assert_true(xcv_vq_device_flush(&F.dev) < 0);
     assert_int_equal(xcv_vq_device_broken(&F.dev), code);
-    assert_int_equal(TP.log_error_calls, 1);
-    assert_int_equal(TP.last_log_err, code);
-    assert_int_equal(TP.last_log_id, QI);
+    tp_assert_logged_once(&TP, code, QI);
     /* The device never told the driver anything. */
     assert_int_equal(rf_used_idx(&F), 0);
 }
@@ -65,6 +61,13 @@ static void pop_fails_with(int code)
 {
     assert_int_equal(xcv_vq_device_pop(&F.dev, &F.chain), code);
     assert_broken_with(code);
+}
+
+/* The driver makes @p head available; popping it breaks the queue with @p code. */
+static void push_fails_with(uint16_t head, int code)
+{
+    rf_avail_push(&F, head);
+    pop_fails_with(code);
 }
 
 /* ---- available index (virtio 1.2, 2.7.6 and 2.7.13.3) ---- */
@@ -117,16 +120,14 @@ static void head_out_of_range_breaks_queue(void **state)
 {
     (void)state;
     setup_hostile(8, 0, 0);
-    rf_avail_push(&F, 8);
-    pop_fails_with(XCV_EPROTO_HEAD);
+    push_fails_with(8, XCV_EPROTO_HEAD);
 }
 
 static void head_far_out_of_range_breaks_queue(void **state)
 {
     (void)state;
     setup_hostile(8, 0, 0);
-    rf_avail_push(&F, 0xFFFF);
-    pop_fails_with(XCV_EPROTO_HEAD);
+    push_fails_with(0xFFFF, XCV_EPROTO_HEAD);
 }
 
 static void head_made_available_twice_while_in_flight_breaks_queue(void **state)
@@ -185,8 +186,7 @@ static void next_out_of_range_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, 0, 0);
     good(0, 0, 16, F_NEXT, 8);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_NEXT);
+    push_fails_with(0, XCV_EPROTO_NEXT);
 }
 
 static void loop_of_two_descriptors_breaks_queue_2_7_5_2(void **state)
@@ -195,8 +195,7 @@ static void loop_of_two_descriptors_breaks_queue_2_7_5_2(void **state)
     setup_hostile(8, 0, 0);
     good(0, 0, 16, F_NEXT, 1);
     good(1, 1, 16, F_NEXT, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_CHAIN_LEN);
+    push_fails_with(0, XCV_EPROTO_CHAIN_LEN);
 }
 
 static void self_loop_breaks_queue_2_7_5_2(void **state)
@@ -204,8 +203,7 @@ static void self_loop_breaks_queue_2_7_5_2(void **state)
     (void)state;
     setup_hostile(8, 0, 0);
     good(5, 0, 16, F_NEXT, 5);
-    rf_avail_push(&F, 5);
-    pop_fails_with(XCV_EPROTO_CHAIN_LEN);
+    push_fails_with(5, XCV_EPROTO_CHAIN_LEN);
 }
 
 static void chain_longer_than_max_chain_breaks_queue(void **state)
@@ -215,8 +213,7 @@ static void chain_longer_than_max_chain_breaks_queue(void **state)
     for (uint16_t i = 0; i < 5; i++) {
         good(i, i, 16, i < 4 ? F_NEXT : 0, (uint16_t)(i + 1u));
     }
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_CHAIN_LEN);
+    push_fails_with(0, XCV_EPROTO_CHAIN_LEN);
 }
 
 static void chain_of_exactly_max_chain_is_accepted(void **state)
@@ -249,12 +246,9 @@ static void valid_indirect_chain_pops_with_right_segments_2_7_5_3(void **state)
     assert_int_equal(F.chain.n_in, 2);
     assert_int_equal(F.chain.out_len, 11);
     assert_int_equal(F.chain.in_len, 55);
-    assert_ptr_equal(F.chain.iov[0].base, rf_buf(&F, 1));
-    assert_int_equal(F.chain.iov[0].len, 11);
-    assert_ptr_equal(F.chain.iov[1].base, rf_buf(&F, 2));
-    assert_int_equal(F.chain.iov[1].len, 22);
-    assert_ptr_equal(F.chain.iov[2].base, rf_buf(&F, 3));
-    assert_int_equal(F.chain.iov[2].len, 33);
+    rf_assert_seg(&F.chain, 0, rf_buf(&F, 1), 11);
+    rf_assert_seg(&F.chain, 1, rf_buf(&F, 2), 22);
+    rf_assert_seg(&F.chain, 2, rf_buf(&F, 3), 33);
     assert_int_equal(xcv_vq_device_push(&F.dev, 6, 55), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
     assert_int_equal(rf_used_id(&F, 0), 6);
@@ -298,8 +292,7 @@ static void nested_indirect_table_breaks_queue_2_7_5_3_1(void **state)
     rf_desc_store(ind_entry(1, 0), rf_buf_bus(&F, 1), 8, 0, 0);
     rf_desc_store(ind_entry(0, 0), ind_bus(1), 16, F_IND, 0);
     rf_desc_write(&F, 0, ind_bus(0), 16, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_INDIRECT);
+    push_fails_with(0, XCV_EPROTO_INDIRECT);
 }
 
 static void indirect_with_next_set_breaks_queue_2_7_5_3_1(void **state)
@@ -309,8 +302,7 @@ static void indirect_with_next_set_breaks_queue_2_7_5_3_1(void **state)
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 1), 8, 0, 0);
     rf_desc_write(&F, 0, ind_bus(0), 16, F_IND | F_NEXT, 1);
     good(1, 2, 8, 0, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_INDIRECT);
+    push_fails_with(0, XCV_EPROTO_INDIRECT);
 }
 
 static void indirect_table_length_zero_breaks_queue(void **state)
@@ -318,8 +310,7 @@ static void indirect_table_length_zero_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, IND, 0);
     rf_desc_write(&F, 0, ind_bus(0), 0, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_INDIRECT_LEN);
+    push_fails_with(0, XCV_EPROTO_INDIRECT_LEN);
 }
 
 static void indirect_table_length_not_multiple_of_16_breaks_queue(void **state)
@@ -329,8 +320,7 @@ static void indirect_table_length_not_multiple_of_16_breaks_queue(void **state)
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 1), 8, F_NEXT, 1);
     rf_desc_store(ind_entry(0, 1), rf_buf_bus(&F, 1), 8, 0, 0);
     rf_desc_write(&F, 0, ind_bus(0), 24, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_INDIRECT_LEN);
+    push_fails_with(0, XCV_EPROTO_INDIRECT_LEN);
 }
 
 static void indirect_not_negotiated_breaks_queue_2_7_5_3_1(void **state)
@@ -339,8 +329,7 @@ static void indirect_not_negotiated_breaks_queue_2_7_5_3_1(void **state)
     setup_hostile(8, 0, 0);
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 1), 8, 0, 0);
     rf_desc_write(&F, 0, ind_bus(0), 16, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_FEATURE);
+    push_fails_with(0, XCV_EPROTO_FEATURE);
 }
 
 static void indirect_next_out_of_table_breaks_queue(void **state)
@@ -350,8 +339,7 @@ static void indirect_next_out_of_table_breaks_queue(void **state)
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 1), 8, F_NEXT, 2);
     rf_desc_store(ind_entry(0, 1), rf_buf_bus(&F, 1), 8, 0, 0);
     rf_desc_write(&F, 0, ind_bus(0), 32, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_NEXT);
+    push_fails_with(0, XCV_EPROTO_NEXT);
 }
 
 static void indirect_loop_breaks_queue(void **state)
@@ -361,8 +349,7 @@ static void indirect_loop_breaks_queue(void **state)
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 1), 8, F_NEXT, 1);
     rf_desc_store(ind_entry(0, 1), rf_buf_bus(&F, 2), 8, F_NEXT, 0);
     rf_desc_write(&F, 0, ind_bus(0), 32, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_CHAIN_LEN);
+    push_fails_with(0, XCV_EPROTO_CHAIN_LEN);
 }
 
 static void indirect_table_longer_than_max_chain_breaks_queue(void **state)
@@ -374,8 +361,7 @@ static void indirect_table_longer_than_max_chain_breaks_queue(void **state)
                       (uint16_t)(i + 1u));
     }
     rf_desc_write(&F, 0, ind_bus(0), 80, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_CHAIN_LEN);
+    push_fails_with(0, XCV_EPROTO_CHAIN_LEN);
 }
 
 static void indirect_table_outside_window_breaks_queue(void **state)
@@ -383,8 +369,7 @@ static void indirect_table_outside_window_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, IND, 0);
     rf_desc_write(&F, 0, RF_BUS_BASE + RF_WINDOW_SIZE, 16, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WINDOW);
+    push_fails_with(0, XCV_EPROTO_WINDOW);
 }
 
 static void indirect_table_wrapping_2_64_breaks_queue(void **state)
@@ -392,8 +377,7 @@ static void indirect_table_wrapping_2_64_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, IND, 0);
     rf_desc_write(&F, 0, UINT64_MAX - 15u, 32, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_OVERFLOW);
+    push_fails_with(0, XCV_EPROTO_OVERFLOW);
 }
 
 /* ---- write order (virtio 1.2, 2.7.4.2 / 2.7.5.2) ---- */
@@ -405,8 +389,7 @@ static void readable_after_writable_breaks_queue(void **state)
     good(0, 0, 16, F_NEXT, 1);
     good(1, 1, 16, F_NEXT | F_WRITE, 2);
     good(2, 2, 16, 0, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WRITE_ORDER);
+    push_fails_with(0, XCV_EPROTO_WRITE_ORDER);
 }
 
 static void readable_after_writable_inside_indirect_breaks_queue(void **state)
@@ -416,8 +399,7 @@ static void readable_after_writable_inside_indirect_breaks_queue(void **state)
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 1), 8, F_NEXT | F_WRITE, 1);
     rf_desc_store(ind_entry(0, 1), rf_buf_bus(&F, 2), 8, 0, 0);
     rf_desc_write(&F, 0, ind_bus(0), 32, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WRITE_ORDER);
+    push_fails_with(0, XCV_EPROTO_WRITE_ORDER);
 }
 
 static void readable_in_indirect_after_writable_direct_breaks_queue(void **state)
@@ -427,8 +409,7 @@ static void readable_in_indirect_after_writable_direct_breaks_queue(void **state
     rf_desc_store(ind_entry(0, 0), rf_buf_bus(&F, 2), 8, 0, 0);
     good(0, 1, 8, F_NEXT | F_WRITE, 1);
     rf_desc_write(&F, 1, ind_bus(0), 16, F_IND, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WRITE_ORDER);
+    push_fails_with(0, XCV_EPROTO_WRITE_ORDER);
 }
 
 /* ---- addresses and lengths ---- */
@@ -438,8 +419,7 @@ static void address_range_wrapping_2_64_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, 0, 0);
     rf_desc_write(&F, 0, UINT64_MAX - 7u, 16, 0, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_OVERFLOW);
+    push_fails_with(0, XCV_EPROTO_OVERFLOW);
 }
 
 static void address_outside_window_breaks_queue(void **state)
@@ -447,8 +427,7 @@ static void address_outside_window_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, 0, 0);
     rf_desc_write(&F, 0, RF_BUS_BASE + RF_WINDOW_SIZE + 0x1000u, 16, F_WRITE, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WINDOW);
+    push_fails_with(0, XCV_EPROTO_WINDOW);
 }
 
 static void address_below_window_breaks_queue(void **state)
@@ -456,8 +435,7 @@ static void address_below_window_breaks_queue(void **state)
     (void)state;
     setup_hostile(8, 0, 0);
     rf_desc_write(&F, 0, RF_BUS_BASE - 16u, 16, 0, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WINDOW);
+    push_fails_with(0, XCV_EPROTO_WINDOW);
 }
 
 static void address_straddling_window_end_breaks_queue(void **state)
@@ -466,8 +444,7 @@ static void address_straddling_window_end_breaks_queue(void **state)
     setup_hostile(8, 0, 0);
     good(0, 0, 16, F_NEXT, 1);
     rf_desc_write(&F, 1, RF_BUS_BASE + RF_WINDOW_SIZE - 8u, 16, F_WRITE, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_WINDOW);
+    push_fails_with(0, XCV_EPROTO_WINDOW);
 }
 
 static void buffer_ending_exactly_at_window_end_is_accepted(void **state)
@@ -508,8 +485,7 @@ static void total_writable_length_overflowing_32_bits_breaks_queue_2_7_5_2(void 
     setup_huge_window(ws, &map);
     rf_desc_write(&F, 0, HUGE_BUS, 0x80000000u, F_WRITE | F_NEXT, 1);
     rf_desc_write(&F, 1, HUGE_BUS + 0x80000000u, 0x80000000u, F_WRITE, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_OVERFLOW);
+    push_fails_with(0, XCV_EPROTO_OVERFLOW);
 }
 
 static void total_readable_length_overflowing_32_bits_breaks_queue_2_7_5_2(void **state)
@@ -521,8 +497,7 @@ static void total_readable_length_overflowing_32_bits_breaks_queue_2_7_5_2(void 
     setup_huge_window(ws, &map);
     rf_desc_write(&F, 0, HUGE_BUS, 0xFFFFFFFFu, F_NEXT, 1);
     rf_desc_write(&F, 1, HUGE_BUS, 1, 0, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_OVERFLOW);
+    push_fails_with(0, XCV_EPROTO_OVERFLOW);
 }
 
 static void total_length_just_below_2_32_is_accepted(void **state)
@@ -621,8 +596,7 @@ static void reset_after_breakage_makes_queue_work_again(void **state)
     setup_hostile(8, 0, 0);
     good(0, 0, 16, F_NEXT, 1);
     good(1, 1, 16, F_NEXT, 0);
-    rf_avail_push(&F, 0);
-    pop_fails_with(XCV_EPROTO_CHAIN_LEN);
+    push_fails_with(0, XCV_EPROTO_CHAIN_LEN);
 
     /* The transport resets both sides; the driver starts over with a fresh ring. */
     xcv_vq_device_reset(&F.dev);
@@ -637,8 +611,7 @@ static void reset_after_breakage_makes_queue_work_again(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, 2, 64), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
     assert_int_equal(rf_used_idx(&F), 1);
-    assert_int_equal(rf_used_id(&F, 0), 2);
-    assert_int_equal(rf_used_len(&F, 0), 64);
+    rf_assert_used(&F, 0, 2, 64);
 }
 
 /* ---- property: whatever the driver writes, no iov leaves the window ---- */

@@ -33,10 +33,7 @@ static void setup_with(uint16_t num, uint64_t features, bool device)
                         .no_device = !device,
                         .indirect_area = (features & INDIRECT) != 0u,
                         .prefer_indirect = (features & INDIRECT) != 0u};
-    tp_init(&TP, false);
-    o.drv_port = &TP.port;
-    o.dev_port = &TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, &TP, &TP, false);
 }
 
 /* Post a chain of @p nseg segments: the first @p n_out readable (32 bytes), the rest writable
@@ -50,29 +47,6 @@ static int post(unsigned nseg, unsigned n_out, unsigned buf, void *tok)
         sg[i].len = i < n_out ? 32u : 50u;
     }
     return xcv_vq_driver_add(&F.drv, sg, n_out, nseg - n_out, tok);
-}
-
-static void get_used_ok(void *want_tok, uint32_t want_len)
-{
-    void *tok = NULL;
-    uint32_t len = 0xDEAD;
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, want_tok);
-    assert_int_equal(len, want_len);
-}
-
-static void get_used_none(void)
-{
-    void *tok = NULL;
-    uint32_t len = 0;
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EAGAIN);
-}
-
-/* A raw used entry at @p slot, then the used index set to @p idx. */
-static void used_at(uint16_t slot, uint32_t id, uint32_t len, uint16_t idx)
-{
-    rf_set_used_elem(&F, slot, id, len);
-    rf_set_used_idx(&F, idx);
 }
 
 static void poison_used_ring(void)
@@ -120,10 +94,10 @@ static void driver_takes_descriptors_in_table_order_and_wraps(void **state)
     assert_int_equal(xcv_vq_driver_publish(&F.drv), 3);
 
     /* The device returns the two oldest: descriptors 0..3 join the free run after 6, 7. */
-    used_at(0, 0, 10, 1);
-    used_at(1, 1, 0, 2);
-    get_used_ok(TOK(0), 10);
-    get_used_ok(TOK(1), 0);
+    rf_set_used(&F, 0, 0, 10, 1);
+    rf_set_used(&F, 1, 1, 0, 2);
+    rf_get_used_ok(&F.drv, TOK(0), 10);
+    rf_get_used_ok(&F.drv, TOK(1), 0);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 6);
 
     /* A 4-descriptor chain takes 6, 7, then wraps to 0, 1: not the head freed last. */
@@ -147,12 +121,12 @@ static void driver_takes_descriptors_in_table_order_and_wraps(void **state)
     assert_int_equal(xcv_vq_driver_publish(&F.drv), 3);
 
     /* One used entry for the four chains in flight (heads 4, 6, 2, 3), naming the last. */
-    used_at(2, 3, 64, 6);
-    get_used_ok(TOK(2), 0);
-    get_used_ok(TOK(3), 0);
-    get_used_ok(TOK(4), 0);
-    get_used_ok(TOK(5), 64);
-    get_used_none();
+    rf_set_used(&F, 2, 3, 64, 6);
+    rf_get_used_ok(&F.drv, TOK(2), 0);
+    rf_get_used_ok(&F.drv, TOK(3), 0);
+    rf_get_used_ok(&F.drv, TOK(4), 0);
+    rf_get_used_ok(&F.drv, TOK(5), 64);
+    rf_get_used_none(&F.drv);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
     assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 0);
     /* Table order goes on from descriptor 4, with the whole table free. */
@@ -189,9 +163,9 @@ static void driver_in_order_with_indirect_takes_one_descriptor(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, 1, 0), XCV_OK);
     assert_int_equal(xcv_vq_device_push(&F.dev, 2, 99), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 3);
-    get_used_ok(TOK(0), 0);
-    get_used_ok(TOK(1), 0);
-    get_used_ok(TOK(2), 99);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
+    rf_get_used_ok(&F.drv, TOK(1), 0);
+    rf_get_used_ok(&F.drv, TOK(2), 99);
     /* Next in table order: descriptor 3. */
     assert_int_equal(post(2, 0, 8, TOK(3)), XCV_OK);
     assert_int_equal(rf_avail_ring(&F, 3), 3);
@@ -330,8 +304,7 @@ static void end_to_end(uint64_t features, uint32_t seed, uint32_t chains)
         for (unsigned g = 0; g < ngroups; g++) {
             const struct io_group *G = &groups[g];
             const struct io_rec *last = &hist[G->last % HIST];
-            assert_int_equal(rf_used_id(&F, G->pos), last->head);
-            assert_int_equal(rf_used_len(&F, G->pos), last->len);
+            rf_assert_used(&F, G->pos, last->head, last->len);
             for (uint32_t s = G->first; s <= G->last; s++)
                 hist[s % HIST].want = s == G->last ? last->len : 0u;
             if (G->last != G->first)
@@ -365,7 +338,7 @@ static void end_to_end(uint64_t features, uint32_t seed, uint32_t chains)
                 descs_out -= r->ndesc;
             }
         }
-        get_used_none();
+        rf_get_used_none(&F.drv);
         assert_int_equal(xcv_vq_driver_in_flight(&F.drv), added - taken);
         assert_int_equal(xcv_vq_device_in_flight(&F.dev), popped - pushed);
     }
@@ -413,25 +386,22 @@ static void device_coalesces_zero_length_runs(void **state)
         assert_true(used_poisoned(p)); /* the run is still open */
     assert_int_equal(xcv_vq_device_push(&F.dev, 3, 0), XCV_OK);
     /* Chain 3 cannot join (2 wrote bytes): 0..2 are written as one entry, before the publish. */
-    assert_int_equal(rf_used_id(&F, 0), 2);
-    assert_int_equal(rf_used_len(&F, 0), 5);
+    rf_assert_used(&F, 0, 2, 5);
     assert_true(used_poisoned(1) && used_poisoned(2) && used_poisoned(3));
     assert_int_equal(rf_used_idx(&F), 0);
     assert_int_equal(xcv_vq_device_push(&F.dev, 4, 7), XCV_OK);
     assert_true(used_poisoned(3)); /* 3 and 4 are one run, not written yet */
     assert_int_equal(xcv_vq_device_push(&F.dev, 5, 0), XCV_OK);
-    assert_int_equal(rf_used_id(&F, 3), 4);
-    assert_int_equal(rf_used_len(&F, 3), 7);
+    rf_assert_used(&F, 3, 4, 7);
     assert_true(used_poisoned(5));
     assert_int_equal(xcv_vq_device_publish(&F.dev), 6);
     assert_int_equal(rf_used_idx(&F), 6);
-    assert_int_equal(rf_used_id(&F, 5), 5);
-    assert_int_equal(rf_used_len(&F, 5), 0);
+    rf_assert_used(&F, 5, 5, 0);
     assert_true(used_poisoned(1) && used_poisoned(2) && used_poisoned(4));
     const uint32_t want[6] = {0, 0, 5, 0, 7, 0};
     for (unsigned i = 0; i < 6; i++)
-        get_used_ok(TOK(i), want[i]);
-    get_used_none();
+        rf_get_used_ok(&F.drv, TOK(i), want[i]);
+    rf_get_used_none(&F.drv);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 0);
 }
 
@@ -460,7 +430,7 @@ static void device_ignores_avail_slots(void **state)
         assert_int_equal(xcv_vq_device_push(&F.dev, heads[i], 1), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 3);
     for (unsigned i = 0; i < 3; i++)
-        get_used_ok(TOK(i), 1);
+        rf_get_used_ok(&F.drv, TOK(i), 1);
 
     /* A raw driver: only the index moves, every slot holds an out-of-range head. Heads follow
      * the table, past its end: 4, 5, 6, 7, 0, 1, ... */
@@ -473,12 +443,10 @@ static void device_ignores_avail_slots(void **state)
         rf_set_avail_idx(&F, F.raw_avail_idx);
         rf_pop_ok(&F);
         assert_int_equal(F.chain.head, d);
-        assert_int_equal(F.chain.iov[0].len, 40);
-        assert_ptr_equal(F.chain.iov[0].base, rf_buf(&F, i));
+        rf_assert_seg(&F.chain, 0, rf_buf(&F, i), 40);
         assert_int_equal(xcv_vq_device_push(&F.dev, d, 1u + i), XCV_OK);
         assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-        assert_int_equal(rf_used_id(&F, (uint16_t)(3u + i)), d);
-        assert_int_equal(rf_used_len(&F, (uint16_t)(3u + i)), 1u + i);
+        rf_assert_used(&F, (uint16_t)(3u + i), d, 1u + i);
     }
     assert_int_equal(xcv_vq_device_broken(&F.dev), 0);
 
@@ -527,16 +495,16 @@ static void device_push_out_of_order_is_refused(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, 1, 100), XCV_OK);
     assert_int_equal(xcv_vq_device_push(&F.dev, 3, 50), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 3);
-    get_used_ok(TOK(0), 10);
-    get_used_ok(TOK(1), 100);
-    get_used_ok(TOK(2), 50);
-    get_used_none();
+    rf_get_used_ok(&F.drv, TOK(0), 10);
+    rf_get_used_ok(&F.drv, TOK(1), 100);
+    rf_get_used_ok(&F.drv, TOK(2), 50);
+    rf_get_used_none(&F.drv);
     /* The available one still comes next. */
     rf_pop_ok(&F);
     assert_int_equal(F.chain.head, 4);
     assert_int_equal(xcv_vq_device_push(&F.dev, 4, 0), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    get_used_ok(TOK(3), 0);
+    rf_get_used_ok(&F.drv, TOK(3), 0);
     assert_int_equal(xcv_vq_device_broken(&F.dev), 0);
     assert_int_equal(xcv_vq_driver_broken(&F.drv), 0);
 }
@@ -565,9 +533,7 @@ static void assert_broken_then_recover(int code, unsigned first_left)
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EBROKEN);
     assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, &tok, &len, 1), XCV_EBROKEN);
     assert_int_equal(post(1, 0, 0, TOK(9)), XCV_EBROKEN);
-    assert_int_equal(TP.log_error_calls, 1);
-    assert_int_equal(TP.last_log_err, code);
-    assert_int_equal(TP.last_log_id, QI);
+    tp_assert_logged_once(&TP, code, QI);
     for (unsigned i = first_left; i < 4; i++) {
         assert_int_equal(xcv_vq_driver_detach_unused(&F.drv, &tok), XCV_OK);
         assert_ptr_equal(tok, TOK(i));
@@ -586,24 +552,24 @@ static void hostile_id_beyond_used_index_reach(void **state)
     void *tok;
     uint32_t len;
     /* One entry published, naming the second chain: reaching it takes two. */
-    used_at(0, 1, 0, 1);
+    rf_set_used(&F, 0, 1, 0, 1);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_ID);
     assert_broken_then_recover(XCV_EPROTO_USED_ID, 0);
 
     /* Three published, naming the fourth chain (in flight, but out of reach). */
     hostile_setup();
-    used_at(0, 4, 0, 3);
+    rf_set_used(&F, 0, 4, 0, 3);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_ID);
     assert_broken_then_recover(XCV_EPROTO_USED_ID, 0);
 
     /* After one good batch the reach counts from the next chain. */
     hostile_setup();
-    used_at(0, 0, 7, 1);
-    get_used_ok(TOK(0), 7);
-    used_at(1, 3, 0, 3); /* two more published: chains 1, 2; head 3 is chain 2 */
-    get_used_ok(TOK(1), 0);
-    get_used_ok(TOK(2), 0);
-    used_at(3, 0, 0, 4); /* head 0 was returned already */
+    rf_set_used(&F, 0, 0, 7, 1);
+    rf_get_used_ok(&F.drv, TOK(0), 7);
+    rf_set_used(&F, 1, 3, 0, 3); /* two more published: chains 1, 2; head 3 is chain 2 */
+    rf_get_used_ok(&F.drv, TOK(1), 0);
+    rf_get_used_ok(&F.drv, TOK(2), 0);
+    rf_set_used(&F, 3, 0, 0, 4); /* head 0 was returned already */
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_ID);
     assert_broken_then_recover(XCV_EPROTO_USED_ID, 3);
 }
@@ -616,7 +582,7 @@ static void hostile_id_out_of_range(void **state)
     const uint32_t bad[4] = {8, 0xFFFF, 0x10000u /* head 0 in the low half */, 0xFFFFFFFFu};
     for (unsigned i = 0; i < 4; i++) {
         hostile_setup();
-        used_at(0, bad[i], 0, 4);
+        rf_set_used(&F, 0, bad[i], 0, 4);
         assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, &tok, &len, 1), XCV_EPROTO_USED_ID);
         assert_broken_then_recover(XCV_EPROTO_USED_ID, 0);
     }
@@ -631,7 +597,7 @@ static void hostile_id_of_free_or_inner_descriptor(void **state)
     const uint32_t bad[4] = {5, 6, 7, 2};
     for (unsigned i = 0; i < 4; i++) {
         hostile_setup();
-        used_at(0, bad[i], 0, 4);
+        rf_set_used(&F, 0, bad[i], 0, 4);
         assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_ID);
         assert_broken_then_recover(XCV_EPROTO_USED_ID, 0);
     }
@@ -644,19 +610,19 @@ static void hostile_len_too_large_on_batch_last(void **state)
     uint32_t len;
     /* The batch's last is chain 1 (100 writable bytes); 101 is one too many. */
     hostile_setup();
-    used_at(0, 1, 101, 2);
+    rf_set_used(&F, 0, 1, 101, 2);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_LEN);
     assert_broken_then_recover(XCV_EPROTO_USED_LEN, 0);
     /* A single chain: 51 on a 50-byte chain. */
     hostile_setup();
-    used_at(0, 0, 51, 1);
+    rf_set_used(&F, 0, 0, 51, 1);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_LEN);
     assert_broken_then_recover(XCV_EPROTO_USED_LEN, 0);
     /* Exactly the writable bytes is fine. */
     hostile_setup();
-    used_at(0, 1, 100, 2);
-    get_used_ok(TOK(0), 0);
-    get_used_ok(TOK(1), 100);
+    rf_set_used(&F, 0, 1, 100, 2);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
+    rf_get_used_ok(&F.drv, TOK(1), 100);
     assert_int_equal(xcv_vq_driver_broken(&F.drv), 0);
 }
 
@@ -666,15 +632,15 @@ static void hostile_used_index_beyond_in_flight(void **state)
     void *tok;
     uint32_t len;
     hostile_setup();
-    used_at(0, 4, 0, 5);
+    rf_set_used(&F, 0, 4, 0, 5);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_IDX);
     assert_broken_then_recover(XCV_EPROTO_USED_IDX, 0);
     /* After two are taken, two in flight: an index 3 ahead is too far. */
     hostile_setup();
-    used_at(0, 1, 0, 2);
-    get_used_ok(TOK(0), 0);
-    get_used_ok(TOK(1), 0);
-    used_at(2, 4, 0, 5);
+    rf_set_used(&F, 0, 1, 0, 2);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
+    rf_get_used_ok(&F.drv, TOK(1), 0);
+    rf_set_used(&F, 2, 4, 0, 5);
     assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_EPROTO_USED_IDX);
     assert_broken_then_recover(XCV_EPROTO_USED_IDX, 2);
 }
@@ -684,18 +650,18 @@ static void hostile_valid_batch_of_three(void **state)
     (void)state;
     hostile_setup();
     /* One entry for chains 0, 1, 2 (heads 0, 1, 3); the skipped entries hold garbage. */
-    used_at(0, 3, 33, 3);
+    rf_set_used(&F, 0, 3, 33, 3);
     rf_set_used_elem(&F, 1, 0xFFFFFFFFu, 0xFFFFFFFFu);
     rf_set_used_elem(&F, 2, 6, 1000);
-    get_used_ok(TOK(0), 0);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
     /* The entry is read once per batch: rewriting it now changes nothing. */
     rf_set_used_elem(&F, 0, 7, 5000);
-    get_used_ok(TOK(1), 0);
-    get_used_ok(TOK(2), 33);
-    get_used_none();
+    rf_get_used_ok(&F.drv, TOK(1), 0);
+    rf_get_used_ok(&F.drv, TOK(2), 33);
+    rf_get_used_none(&F.drv);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 7);
     /* The fourth alone, taken in a burst. */
-    used_at(3, 4, 50, 4);
+    rf_set_used(&F, 3, 4, 50, 4);
     void *tok[4];
     uint32_t lens[4];
     assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, tok, lens, 4), 1);
@@ -705,7 +671,7 @@ static void hostile_valid_batch_of_three(void **state)
 
     /* A batch of three taken by one burst call. */
     hostile_setup();
-    used_at(0, 3, 50, 3);
+    rf_set_used(&F, 0, 3, 50, 3);
     assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, tok, lens, 4), 3);
     for (unsigned i = 0; i < 3; i++)
         assert_ptr_equal(tok[i], TOK(i));
@@ -764,7 +730,7 @@ static void device_set_base_in_order(void **state)
     assert_int_equal(xcv_vq_device_set_base(&F.dev, 0, 0), XCV_ESTATE); /* in flight */
     assert_int_equal(xcv_vq_device_push(&F.dev, 0, 3), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 1);
-    get_used_ok(TOK(0), 3);
+    rf_get_used_ok(&F.drv, TOK(0), 3);
     /* Without IN_ORDER the same call is accepted (control). */
     struct rf_opts o = {.num = 8};
     rf_setup(&F, &o);
@@ -791,8 +757,8 @@ static void detach_unused_oldest_first_then_reset(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, 0, 20), XCV_OK);
     assert_int_equal(xcv_vq_device_push(&F.dev, 2, 30), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 2);
-    get_used_ok(TOK(0), 20);
-    get_used_ok(TOK(1), 30);
+    rf_get_used_ok(&F.drv, TOK(0), 20);
+    rf_get_used_ok(&F.drv, TOK(1), 30);
     /* Two more wrap round to the freed descriptors: the newest chains have the lowest heads. */
     assert_int_equal(post(1, 0, 8, TOK(5)), XCV_OK); /* head 0 */
     assert_int_equal(post(2, 0, 9, TOK(6)), XCV_OK); /* head 1 */
@@ -823,16 +789,16 @@ static void detach_unused_oldest_first_then_reset(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, 0, 0), XCV_OK);
     assert_int_equal(xcv_vq_device_push(&F.dev, 1, 9), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 2);
-    get_used_ok(TOK(5), 0);
-    get_used_ok(TOK(6), 9);
+    rf_get_used_ok(&F.drv, TOK(5), 0);
+    rf_get_used_ok(&F.drv, TOK(6), 9);
 
     /* In the middle of a batch: the chains of the batch not yet taken come first. */
     setup_with(8, 0, false);
     for (unsigned i = 0; i < 4; i++)
         assert_int_equal(post(1, 0, i, TOK(i)), XCV_OK);
     assert_int_equal(xcv_vq_driver_publish(&F.drv), 4);
-    used_at(0, 2, 1, 3);
-    get_used_ok(TOK(0), 0);
+    rf_set_used(&F, 0, 2, 1, 3);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
     for (unsigned i = 1; i < 4; i++) {
         assert_int_equal(xcv_vq_driver_detach_unused(&F.drv, &tok), XCV_OK);
         assert_ptr_equal(tok, TOK(i));
@@ -840,7 +806,7 @@ static void detach_unused_oldest_first_then_reset(void **state)
     assert_int_equal(xcv_vq_driver_detach_unused(&F.drv, &tok), XCV_EAGAIN);
     assert_int_equal(xcv_vq_driver_reset(&F.drv), XCV_OK);
     assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
-    get_used_none();
+    rf_get_used_none(&F.drv);
 }
 
 /* ---- h. peek_used walks the chains in order ---- */
@@ -858,27 +824,27 @@ static void peek_used_in_order(void **state)
     /* Nothing acquired yet. */
     assert_null(xcv_vq_driver_peek_used(&F.drv, 0));
     /* One entry for four chains; the skipped entries name other heads. */
-    used_at(0, 5, 10, 4);
+    rf_set_used(&F, 0, 5, 10, 4);
     rf_set_used_elem(&F, 1, 7, 0);
     rf_set_used_elem(&F, 2, 0, 0);
     rf_set_used_elem(&F, 3, 1, 0);
-    get_used_ok(TOK(0), 0);
+    rf_get_used_ok(&F.drv, TOK(0), 0);
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 0), TOK(1));
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 1), TOK(2));
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 2), TOK(3));
     assert_null(xcv_vq_driver_peek_used(&F.drv, 3)); /* not covered by the index */
-    get_used_ok(TOK(1), 0);
+    rf_get_used_ok(&F.drv, TOK(1), 0);
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 0), TOK(2));
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 1), TOK(3));
     assert_null(xcv_vq_driver_peek_used(&F.drv, 2));
     /* Peeking takes nothing. */
-    get_used_ok(TOK(2), 0);
-    get_used_ok(TOK(3), 10);
+    rf_get_used_ok(&F.drv, TOK(2), 0);
+    rf_get_used_ok(&F.drv, TOK(3), 10);
     assert_null(xcv_vq_driver_peek_used(&F.drv, 0));
-    used_at(4, 7, 1, 5);
+    rf_set_used(&F, 4, 7, 1, 5);
     /* The new index is acquired by the next get_used, not by a peek. */
     assert_null(xcv_vq_driver_peek_used(&F.drv, 0));
-    get_used_ok(TOK(4), 1);
+    rf_get_used_ok(&F.drv, TOK(4), 1);
     assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 0);
 
     /* Through the device: two chains left in flight after a wrap. */
@@ -892,7 +858,7 @@ static void peek_used_in_order(void **state)
     }
     assert_int_equal(xcv_vq_device_publish(&F.dev), 6);
     for (unsigned i = 0; i < 6; i++)
-        get_used_ok(TOK(i), 0);
+        rf_get_used_ok(&F.drv, TOK(i), 0);
     assert_int_equal(post(2, 0, 10, TOK(10)), XCV_OK); /* head 6: 6, 7 */
     assert_int_equal(post(3, 0, 12, TOK(11)), XCV_OK); /* head 0: 0, 1, 2 */
     assert_int_equal(post(1, 0, 15, TOK(12)), XCV_OK); /* head 3 */
@@ -904,12 +870,12 @@ static void peek_used_in_order(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, 0, 0), XCV_OK);
     assert_int_equal(xcv_vq_device_push(&F.dev, 3, 8), XCV_OK);
     assert_int_equal(xcv_vq_device_publish(&F.dev), 3);
-    get_used_ok(TOK(10), 100);
+    rf_get_used_ok(&F.drv, TOK(10), 100);
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 0), TOK(11));
     assert_ptr_equal(xcv_vq_driver_peek_used(&F.drv, 1), TOK(12));
     assert_null(xcv_vq_driver_peek_used(&F.drv, 2));
-    get_used_ok(TOK(11), 0);
-    get_used_ok(TOK(12), 8);
+    rf_get_used_ok(&F.drv, TOK(11), 0);
+    rf_get_used_ok(&F.drv, TOK(12), 8);
 }
 
 int main(void)

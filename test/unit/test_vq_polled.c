@@ -14,11 +14,7 @@ static int tokens[RF_MAX_NUM];
 static void setup_queue(uint64_t features, bool polled)
 {
     struct rf_opts o = {.num = 8, .features = features, .no_device = true};
-    tp_init(&DRV_TP, false);
-    tp_init(&DEV_TP, false);
-    o.drv_port = &DRV_TP.port;
-    o.dev_port = &DEV_TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, &DRV_TP, &DEV_TP, false);
     struct xcv_vq_device_config vc;
     rf_dev_config(&F, &vc);
     vc.polled = polled;
@@ -56,11 +52,7 @@ static int post(unsigned first, unsigned n)
 static void drain(unsigned first, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        void *tok;
-        uint32_t len;
-        assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-        assert_ptr_equal(tok, TOK((first + i) % RF_MAX_NUM));
-        assert_int_equal(len, 32);
+        rf_get_used_ok(&F.drv, TOK((first + i) % RF_MAX_NUM), 32);
     }
 }
 

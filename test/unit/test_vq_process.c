@@ -40,9 +40,7 @@ static int handler(void *ctx, const struct xcv_chain *chain, uint32_t *written)
 static void setup_with(uint16_t num, unsigned chains)
 {
     struct rf_opts o = {.num = num};
-    tp_init(&DEV_TP, false);
-    o.dev_port = &DEV_TP.port;
-    rf_setup(&F, &o);
+    rf_setup_ports(&F, &o, NULL, &DEV_TP, false);
     for (unsigned i = 0; i < chains; i++) {
         rf_post_in(&F, i, (uint32_t)(16u + i), TOK(i));
     }
@@ -52,11 +50,7 @@ static void setup_with(uint16_t num, unsigned chains)
 static void drain_expect(unsigned first, unsigned n)
 {
     for (unsigned i = first; i < first + n; i++) {
-        void *tok;
-        uint32_t len;
-        assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-        assert_ptr_equal(tok, TOK(i));
-        assert_int_equal(len, (16u + i) / 2u);
+        rf_get_used_ok(&F.drv, TOK(i), (16u + i) / 2u);
     }
 }
 
@@ -114,16 +108,12 @@ static void handler_keeping_a_chain_pushes_it_later(void **state)
     assert_int_equal(xcv_vq_device_push(&F.dev, h.kept_head, h.kept_in_len), XCV_OK);
     assert_int_equal(xcv_vq_device_flush(&F.dev) >= 0, 1);
     assert_int_equal(xcv_vq_device_in_flight(&F.dev), 0);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(1));
-    assert_int_equal(len, 17);
+    rf_get_used_ok(&F.drv, TOK(1), 17);
 }
 
 static void handler_error_stops_and_returns_chain_with_zero_bytes(void **state)
 {
     struct handler_ctx h = {.fail_at = 3};
-    void *tok;
-    uint32_t len;
     (void)state;
     setup_with(8, 6);
     assert_int_equal(xcv_vq_device_process(&F.dev, 8, &F.chain, handler, &h), XCV_EIO);
@@ -131,9 +121,7 @@ static void handler_error_stops_and_returns_chain_with_zero_bytes(void **state)
     assert_int_equal(xcv_vq_device_in_flight(&F.dev), 0);
     assert_int_equal(rf_used_idx(&F), 3); /* two handled, the failed one returned */
     drain_expect(0, 2);
-    assert_int_equal(xcv_vq_driver_get_used(&F.drv, &tok, &len), XCV_OK);
-    assert_ptr_equal(tok, TOK(2));
-    assert_int_equal(len, 0);
+    rf_get_used_ok(&F.drv, TOK(2), 0);
     /* Not a protocol error: the queue carries on with the rest. */
     assert_int_equal(xcv_vq_device_broken(&F.dev), 0);
     h.fail_at = 0;
