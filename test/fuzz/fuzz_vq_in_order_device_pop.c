@@ -19,7 +19,7 @@
  *   [6 bytes]  with bit3: le16 offsets of desc, avail and used inside window 1
  *   L bytes    the script: one opcode byte per step plus its arguments
  *              (enum iodev_op in fuzz_common.h)
- *   rest       the initial contents of window 1 (WIN1 bytes), then window 2 (WIN2 bytes)
+ *   rest       the initial contents of window 1 (FZ_WIN1 bytes), then window 2 (FZ_WIN2 bytes)
  *
  * The harness keeps a model of the queue written from the spec and vq_device.h, independently
  * of the library: the available index acquired and the chains popped since reset, the table
@@ -43,8 +43,8 @@
  * - after a protocol error the queue reports it, the log hook saw it once, and every later call
  *   returns XCV_EBROKEN until reset.
  *
- * The three ring areas must be disjoint for the byte-exact model; the library does not require
- * it, so a layout where they overlap only has its init checked.
+ * The byte-exact model needs the three ring areas disjoint; the library refuses areas that
+ * overlap (XCV_EPROTO_LAYOUT), so such a layout only has its init checked.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,14 +54,10 @@
 #include "xcvirtio/xcvirtio.h"
 
 #include "fuzz_common.h"
+#include "fuzz_ring.h"
 
-#define WIN1 2048u
-#define WIN2 512u
-#define MAXNUM 32u
-#define BURST_MAX 4u
 #define DATA_OFF 0x400u /* where IODEV_OP_OFFER places its buffers in window 1 */
-#define IND_AREA 0x600u /* where IODEV_OP_DESC and IODEV_OP_OFFER place indirect tables */
-#define IND_TABLES 8u   /* IODEV_OP_OFFER: tables of 4 descriptors at IND_AREA */
+#define IND_TABLES 8u   /* IODEV_OP_OFFER: tables of 4 descriptors at FZ_IND_AREA */
 
 struct popped {
     uint16_t head;
@@ -72,14 +68,11 @@ struct popped {
 
 struct ctx {
     struct xcv_vq_device q;
-    struct xcv_window win[2];
-    struct xcv_memmap mem;
-    uint8_t *w1;
-    uint8_t *w2;
-    uint8_t *shadow1; /* the model's image of window 1 */
-    uint8_t *shadow2;
+    struct fz_wins m;
+    struct fz_mirror img; /* window 1 and the model's image of it */
+    bool replay_arm;      /* model_enable() also stores the request (see do_pop_burst) */
+    struct fz_port port;
     uint8_t *scratch; /* window 1 image with the unpublished used entries taken as they are */
-    bool two_windows;
     bool event_idx;
     bool indirect;
     bool polled;
@@ -93,7 +86,7 @@ struct ctx {
     uint16_t last_avail; /* chains popped since reset */
     uint16_t avail_seen; /* the available index last acquired */
     uint32_t next_c;     /* free-running table position of the next head */
-    struct popped fifo[MAXNUM];
+    struct popped fifo[FZ_MAXNUM];
     unsigned fifo_head;
     unsigned n_pop;
     uint32_t push_c;     /* free-running position after the chains pushed */
@@ -104,10 +97,7 @@ struct ctx {
     uint16_t run_pos;
     uint16_t run_id;
     uint32_t run_len;
-    int broken; /* the protocol error seen, or 0 */
-    unsigned notifies;
-    unsigned logs;
-    int last_log_err;
+    int broken;   /* the protocol error seen, or 0 */
     int proc_err; /* XCV_EINVAL when a push inside process was out of order */
     /* The racing driver (IODEV_OP_OFFER). */
     uint32_t drv_c;      /* free-running table position of its next descriptor */
@@ -116,98 +106,15 @@ struct ctx {
     struct fuzz_in *script;
 };
 
-static int port_notify(void *c, uint32_t doorbell)
-{
-    struct ctx *x = c;
-    FUZZ_CHECK(doorbell == 7u);
-    x->notifies++;
-    return XCV_OK;
-}
-
-static void port_log(void *c, enum xcv_log_level level, const char *what, uint32_t id, int err)
-{
-    struct ctx *x = c;
-    (void)level;
-    (void)id;
-    FUZZ_CHECK(what != NULL);
-    x->logs++;
-    x->last_log_err = err;
-}
-
-static const struct xcv_port_ops g_ops = {.notify = port_notify, .log = port_log};
-
-static bool in_window(const struct ctx *x, const void *p, uint32_t len)
-{
-    uintptr_t a = (uintptr_t)p;
-    uintptr_t b1 = (uintptr_t)x->w1;
-    if (a >= b1 && a <= b1 + WIN1 && len <= b1 + WIN1 - a)
-        return true;
-    if (x->two_windows) {
-        uintptr_t b2 = (uintptr_t)x->w2;
-        if (a >= b2 && a <= b2 + WIN2 && len <= b2 + WIN2 - a)
-            return true;
-    }
-    return false;
-}
-
-static uint8_t *shadow_of(struct ctx *x, uint8_t *p)
-{
-    uintptr_t a = (uintptr_t)p;
-    if (a >= (uintptr_t)x->w1 && a < (uintptr_t)x->w1 + WIN1)
-        return x->shadow1 + (a - (uintptr_t)x->w1);
-    return x->shadow2 + (a - (uintptr_t)x->w2);
-}
-
-/* A harness (driver or device model) write: into the window and the model's image. */
-static void shadow_write(struct ctx *x, uint8_t *p, const uint8_t *src, size_t len)
-{
-    memcpy(p, src, len);
-    memcpy(shadow_of(x, p), src, len);
-}
-
-static void shadow_store16(struct ctx *x, uint8_t *p, uint16_t v)
-{
-    uint8_t b[2];
-    xcv_le16_store(b, v);
-    shadow_write(x, p, b, 2);
-}
-
-/* Writes the device role is expected to make: into the model's image only. */
-static void expect16(struct ctx *x, size_t off, uint16_t v)
-{
-    xcv_le16_store(x->shadow1 + off, v);
-}
-
-/* A field whose value is the device's choice (a hint): the image takes what is there. */
-static void any16(struct ctx *x, size_t off)
-{
-    memcpy(x->shadow1 + off, x->w1 + off, 2);
-}
-
-static size_t used_entry_off(const struct ctx *x, uint16_t pos)
-{
-    return x->used_off + 4u + 8u * (size_t)(pos & x->mask);
-}
-
-static size_t avail_event_off(const struct ctx *x)
-{
-    return x->used_off + 4u + 8u * (size_t)x->num;
-}
-
-static size_t used_event_off(const struct ctx *x)
-{
-    return x->avail_off + 4u + 2u * (size_t)x->num;
-}
-
 static uint16_t avail_idx(const struct ctx *x)
 {
-    return xcv_le16_load(x->w1 + x->avail_off + 2u);
+    return xcv_le16_load(x->m.w1 + x->avail_off + 2u);
 }
 
 static struct popped *fifo_at(struct ctx *x, unsigned k)
 {
     FUZZ_CHECK(k < x->n_pop);
-    return &x->fifo[(x->fifo_head + k) % MAXNUM];
+    return &x->fifo[(x->fifo_head + k) % FZ_MAXNUM];
 }
 
 static bool head_in_flight(struct ctx *x, uint16_t head)
@@ -218,20 +125,9 @@ static bool head_in_flight(struct ctx *x, uint16_t head)
     return false;
 }
 
-/*
- * Reference check of the chain at @p head, written from the rules in vq_device.h and the virtio
- * spec (2.7.5, 2.7.5.3), independently of the library: the harness's oracle. Counts in @p nring
- * the descriptors the chain takes in the ring's table (an indirect table counts as one).
- */
-struct ref_seg {
-    void *base;
-    uint32_t len;
-    bool write;
-};
-
+/* Reference check of the chain at the in-order head (fz_split_walk): the harness's oracle. */
 struct ref_chain {
-    struct ref_seg seg[MAXNUM];
-    unsigned n;
+    struct fz_walk w;
     uint16_t head;
     uint16_t nring;
 };
@@ -243,76 +139,6 @@ enum ref_result {
     REF_HEAD,      /* the head is still in flight */
     REF_REFUSE     /* any other reason the chain is invalid */
 };
-
-static bool ref_translate(const struct ctx *x, uint64_t bus, uint64_t len, uint8_t **p)
-{
-    for (unsigned i = 0; i < x->mem.count; i++) {
-        const struct xcv_window *w = &x->win[i];
-        if (bus >= w->bus_base && bus - w->bus_base <= w->size &&
-            len <= w->size - (bus - w->bus_base)) {
-            *p = w->local + (bus - w->bus_base);
-            return true;
-        }
-    }
-    return false;
-}
-
-static bool ref_walk(const struct ctx *x, uint16_t head, struct ref_chain *rc)
-{
-    const uint8_t *table = x->w1 + x->desc_off;
-    uint32_t table_len = x->num;
-    uint32_t idx = head;
-    bool in_indirect = false;
-    bool seen_write = false;
-    uint64_t out_len = 0, in_len = 0;
-    unsigned n = 0;
-    uint16_t nring = 0;
-    for (;;) {
-        const uint8_t *d = table + (size_t)idx * XCV_VRING_DESC_SIZE;
-        uint64_t addr = xcv_le64_load(d);
-        uint32_t len = xcv_le32_load(d + 8);
-        uint16_t flags = xcv_le16_load(d + 12);
-        uint16_t next = xcv_le16_load(d + 14);
-        uint8_t *p;
-        if (!in_indirect)
-            nring++;
-        if (flags & XCV_VRING_DESC_F_INDIRECT) {
-            if (!x->indirect || in_indirect || (flags & XCV_VRING_DESC_F_NEXT) || len == 0 ||
-                len % XCV_VRING_DESC_SIZE != 0 || !ref_translate(x, addr, len, &p))
-                return false;
-            table = p;
-            table_len = len / XCV_VRING_DESC_SIZE;
-            idx = 0;
-            in_indirect = true;
-            continue;
-        }
-        if (n >= x->max_chain || !ref_translate(x, addr, len, &p))
-            return false;
-        if (flags & XCV_VRING_DESC_F_WRITE) {
-            seen_write = true;
-            in_len += len;
-        } else {
-            if (seen_write)
-                return false;
-            out_len += len;
-        }
-        if (in_len > UINT32_MAX || out_len > UINT32_MAX)
-            return false;
-        rc->seg[n].base = p;
-        rc->seg[n].len = len;
-        rc->seg[n].write = (flags & XCV_VRING_DESC_F_WRITE) != 0;
-        n++;
-        if (!(flags & XCV_VRING_DESC_F_NEXT))
-            break;
-        if (next >= table_len)
-            return false;
-        idx = next;
-    }
-    rc->n = n;
-    rc->head = head;
-    rc->nring = nring;
-    return true;
-}
 
 /* What the next pop finds: acquires the available index when every entry the last
  * acquisition covered is popped (the index is read once per batch), then walks the chain at
@@ -330,16 +156,26 @@ static enum ref_result ref_pop(struct ctx *x, struct ref_chain *rc)
     uint16_t head = (uint16_t)(x->next_c & x->mask);
     if (head_in_flight(x, head))
         return REF_HEAD;
-    return ref_walk(x, head, rc) ? REF_OK : REF_REFUSE;
+    rc->head = head;
+    return fz_split_walk(&x->m, x->desc_off, x->num, x->indirect, x->max_chain, head, &rc->w,
+                         &rc->nring)
+               ? REF_OK
+               : REF_REFUSE;
 }
 
 /* enable_notify as the model sees it: the request written, then the index checked. */
+static size_t arm_off(const struct ctx *x)
+{
+    return x->event_idx ? fz_avail_event_off(x->used_off, x->num) : x->used_off;
+}
+
 static int model_enable(struct ctx *x)
 {
-    if (x->event_idx)
-        expect16(x, avail_event_off(x), x->last_avail);
-    else
-        expect16(x, x->used_off, 0); /* NO_NOTIFY cleared */
+    /* avail_event = the next entry to pop, or NO_NOTIFY cleared. */
+    uint16_t v = x->event_idx ? x->last_avail : 0u;
+    fz_expect16(&x->img, arm_off(x), v);
+    if (x->replay_arm)
+        xcv_le16_store(x->img.mem + arm_off(x), v);
     uint16_t idx = avail_idx(x);
     if ((uint16_t)(idx - x->last_avail) > x->num)
         return XCV_EPROTO_AVAIL_IDX;
@@ -370,10 +206,7 @@ static bool is_device_proto(int r)
 static void saw_error(struct ctx *x, int r, unsigned logs_before)
 {
     FUZZ_CHECK(is_device_proto(r));
-    FUZZ_CHECK(x->broken == 0);
-    x->broken = r;
-    FUZZ_CHECK(xcv_vq_device_broken(&x->q) == r);
-    FUZZ_CHECK(x->logs == logs_before + 1u && x->last_log_err == r);
+    fz_broke(&x->broken, r, xcv_vq_device_broken(&x->q), &x->port, logs_before);
 }
 
 /* The library popped @p c: it must be the chain the reference accepts; the model takes it. */
@@ -381,14 +214,9 @@ static void accept_pop(struct ctx *x, enum ref_result k, const struct ref_chain 
                        const struct xcv_chain *c)
 {
     FUZZ_CHECK(k == REF_OK); /* else: accepted a chain the rules refuse */
-    FUZZ_CHECK(c->head == rc->head);
-    FUZZ_CHECK((unsigned)c->n_out + c->n_in == rc->n);
-    for (unsigned i = 0; i < rc->n; i++) {
-        FUZZ_CHECK(c->iov[i].base == rc->seg[i].base && c->iov[i].len == rc->seg[i].len);
-        FUZZ_CHECK(rc->seg[i].write == (i >= c->n_out));
-    }
+    fz_same_chain(c, rc->head, &rc->w);
     FUZZ_CHECK(x->n_pop < x->num);
-    struct popped *p = &x->fifo[(x->fifo_head + x->n_pop) % MAXNUM];
+    struct popped *p = &x->fifo[(x->fifo_head + x->n_pop) % FZ_MAXNUM];
     p->head = rc->head;
     p->ndesc = rc->nring;
     p->in_len = c->in_len;
@@ -414,46 +242,12 @@ static void expect_no_pop(struct ctx *x, int r, enum ref_result k, unsigned logs
     saw_error(x, r, logs_before);
 }
 
-/* Check a chain the device role handed out, then use it the way a device model would. */
-static void check_chain(struct ctx *x, const struct xcv_chain *c)
-{
-    unsigned n = (unsigned)c->n_out + c->n_in;
-    FUZZ_CHECK(n >= 1u);
-    FUZZ_CHECK(n <= x->max_chain);
-    FUZZ_CHECK(n <= c->cap);
-    FUZZ_CHECK(c->head < x->num);
-    uint64_t out = 0, in = 0;
-    volatile uint8_t sink = 0;
-    for (unsigned k = 0; k < n; k++) {
-        FUZZ_CHECK(c->iov[k].base != NULL);
-        FUZZ_CHECK(in_window(x, c->iov[k].base, c->iov[k].len));
-        if (k < c->n_out) {
-            out += c->iov[k].len;
-            const uint8_t *p = c->iov[k].base;
-            for (uint32_t j = 0; j < c->iov[k].len; j++)
-                sink ^= p[j];
-        } else {
-            in += c->iov[k].len;
-            uint8_t fill[64];
-            memset(fill, (int)(0xd0u + k), sizeof fill);
-            uint8_t *p = c->iov[k].base;
-            for (uint32_t j = 0; j < c->iov[k].len; j += (uint32_t)sizeof fill) {
-                uint32_t m = c->iov[k].len - j < sizeof fill ? c->iov[k].len - j : sizeof fill;
-                shadow_write(x, p + j, fill, m);
-            }
-        }
-    }
-    (void)sink;
-    FUZZ_CHECK(out == c->out_len);
-    FUZZ_CHECK(in == c->in_len);
-}
-
 /* A run's one used entry, written when the run ends: when the next push cannot join it, or at
  * publish. (The harness's own buffer writes may land on the used ring afterwards, where a
  * hostile driver placed a buffer; the image then follows the same order of writes.) */
 static void exp_entry(struct ctx *x, uint16_t pos, uint16_t id, uint32_t len)
 {
-    uint8_t *e = x->shadow1 + used_entry_off(x, pos);
+    uint8_t *e = x->m.shadow1 + fz_used_entry_off(x->used_off, x->num, pos);
     xcv_le32_store(e, id);
     xcv_le32_store(e + 4, len);
 }
@@ -485,7 +279,7 @@ static int model_push(struct ctx *x, uint16_t head, uint32_t len)
         x->run_len = len;
     }
     x->push_c = p->c + p->ndesc;
-    x->fifo_head = (x->fifo_head + 1u) % MAXNUM;
+    x->fifo_head = (x->fifo_head + 1u) % FZ_MAXNUM;
     x->n_pop--;
     x->used_count++;
     return XCV_OK;
@@ -499,29 +293,17 @@ static int model_publish(struct ctx *x)
     if (x->run_open)
         exp_entry(x, x->run_pos, x->run_id, x->run_len);
     x->run_open = false;
-    expect16(x, x->used_off + 2u, x->used_count);
+    fz_expect16(&x->img, x->used_off + 2u, x->used_count);
     x->used_pub = x->used_count;
     x->drv_free_c = x->push_c; /* the driver sees these chains back */
     return n;
 }
 
-/* 2.7.10: notify when the event index lies in (old, new]. */
-static bool need_event(uint16_t ev, uint16_t new_idx, uint16_t old_idx)
-{
-    return (uint16_t)(new_idx - ev - 1u) < (uint16_t)(new_idx - old_idx);
-}
-
 static int model_should_notify(struct ctx *x)
 {
-    uint16_t old_idx = x->signalled;
-    uint16_t new_idx = x->used_pub;
-    x->signalled = new_idx;
-    if (old_idx == new_idx)
-        return 0;
-    if (x->event_idx)
-        return need_event(xcv_le16_load(x->w1 + used_event_off(x)), new_idx, old_idx) ? 1 : 0;
-    uint16_t flags = xcv_le16_load(x->w1 + x->avail_off);
-    return (flags & XCV_VRING_AVAIL_F_NO_INTERRUPT) ? 0 : 1;
+    return fz_split_notify(&x->signalled, x->used_pub, x->event_idx,
+                           x->m.w1 + fz_used_event_off(x->avail_off, x->num),
+                           x->m.w1 + x->avail_off, XCV_VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 /* Used entries at positions pushed and not yet published are the device's business until
@@ -532,15 +314,15 @@ static void unpublished_as_they_are(struct ctx *x, uint8_t *img)
     if (n > x->num)
         n = x->num;
     for (uint16_t i = 0; i < n; i++) {
-        size_t off = used_entry_off(x, (uint16_t)(x->used_pub + i));
-        memcpy(img + off, x->w1 + off, 8);
+        size_t off = fz_used_entry_off(x->used_off, x->num, (uint16_t)(x->used_pub + i));
+        memcpy(img + off, x->m.w1 + off, 8);
     }
 }
 
 static void model_reset(struct ctx *x)
 {
     /* Entries never published stay as the library left them. */
-    unpublished_as_they_are(x, x->shadow1);
+    unpublished_as_they_are(x, x->m.shadow1);
     x->last_avail = 0;
     x->avail_seen = 0;
     x->next_c = 0;
@@ -561,32 +343,25 @@ static int handler(void *c, const struct xcv_chain *chain, uint32_t *written)
     struct ref_chain rc;
     enum ref_result k = ref_next(x, true, &rc);
     accept_pop(x, k, &rc, chain);
-    check_chain(x, chain);
-    uint8_t mode = fin_u8(x->script);
-    switch (mode % 4u) {
-    case 0:
-    case 1:
-        *written = chain->in_len == 0 ? 0 : (uint32_t)(((uint64_t)chain->in_len * mode) / 255u);
+    fz_use_chain(&x->m, chain, x->max_chain, x->num);
+    int ret = fz_handler_answer(x->script, chain, written); /* 1: kept for IODEV_OP_PUSH */
+    if (ret == 0) {
         /* The library pushes it when we return: out of pop order that fails and ends the
          * call with XCV_EINVAL, the chain staying in flight. */
         if (model_push(x, chain->head, *written) != XCV_OK)
             x->proc_err = XCV_EINVAL;
-        return 0;
-    case 2:
-        return 1; /* kept: pushed later by IODEV_OP_PUSH */
-    default:
+    } else if (ret == XCV_EIO) {
         (void)model_push(x, chain->head, 0); /* the library pushes it with 0 bytes, if it can */
-        return XCV_EIO;
     }
+    return ret;
 }
 
 /* IODEV_OP_OFFER: a chain as a correct in-order driver writes it, at its own table position. */
 static void drv_offer(struct ctx *x, struct fuzz_in *s)
 {
     uint8_t shape = fin_u8(s);
-    unsigned n = 1u + (shape & 3u) % 3u;
-    unsigned n_in = ((shape >> 2) & 3u) % (n + 1u);
-    unsigned n_out = n - n_in;
+    unsigned n_out, n_in;
+    unsigned n = fz_shape3(shape, &n_out, &n_in);
     bool ind = (shape & 0x10u) != 0 && x->indirect && n > 1u;
     bool hold = (shape & 0x20u) != 0;
     bool force = (shape & 0x80u) != 0;
@@ -601,7 +376,7 @@ static void drv_offer(struct ctx *x, struct fuzz_in *s)
     unsigned ndesc = ind ? 1u : n;
     if (!force && x->drv_c - x->drv_free_c + ndesc > x->num)
         return; /* a correct driver waits for descriptors to come back */
-    uint64_t bus = x->win[0].bus_base;
+    uint64_t bus = x->m.win[0].bus_base;
     uint16_t head = (uint16_t)(x->drv_c & x->mask);
     uint8_t d[XCV_VRING_DESC_SIZE];
     for (unsigned k = 0; k < n; k++) {
@@ -612,69 +387,54 @@ static void drv_offer(struct ctx *x, struct fuzz_in *s)
         xcv_le16_store(d + 12, (uint16_t)((k >= n_out ? XCV_VRING_DESC_F_WRITE : 0u) |
                                           (more ? XCV_VRING_DESC_F_NEXT : 0u)));
         xcv_le16_store(d + 14, more ? (uint16_t)(ind ? k + 1u : (at + 1u) & x->mask) : 0u);
-        size_t off = ind ? IND_AREA + (size_t)(head % IND_TABLES) * 64u + (size_t)k * 16u
+        size_t off = ind ? FZ_IND_AREA + (size_t)(head % IND_TABLES) * 64u + (size_t)k * 16u
                          : x->desc_off + (size_t)at * XCV_VRING_DESC_SIZE;
-        shadow_write(x, x->w1 + off, d, sizeof d);
+        fz_shadow_write(&x->m, x->m.w1 + off, d, sizeof d);
     }
     if (ind) {
-        xcv_le64_store(d, bus + IND_AREA + (head % IND_TABLES) * 64u);
+        xcv_le64_store(d, bus + FZ_IND_AREA + (head % IND_TABLES) * 64u);
         xcv_le32_store(d + 8, (uint32_t)(n * XCV_VRING_DESC_SIZE));
         xcv_le16_store(d + 12, XCV_VRING_DESC_F_INDIRECT);
         xcv_le16_store(d + 14, 0);
-        shadow_write(x, x->w1 + x->desc_off + (size_t)head * XCV_VRING_DESC_SIZE, d, sizeof d);
+        fz_shadow_write(&x->m, x->m.w1 + x->desc_off + (size_t)head * XCV_VRING_DESC_SIZE, d,
+                        sizeof d);
     }
-    shadow_store16(x, x->w1 + x->avail_off + 4u + 2u * (size_t)(x->drv_avail & x->mask), head);
+    fz_shadow_store16(&x->m, x->m.w1 + fz_avail_slot_off(x->avail_off, x->num, x->drv_avail), head);
     x->drv_c += ndesc;
     x->drv_avail++;
     if (!hold)
-        shadow_store16(x, x->w1 + x->avail_off + 2u, x->drv_avail);
-}
-
-/* IODEV_OP_DESC: one descriptor, near the device's next head or in the indirect area. */
-static void drv_any_desc(struct ctx *x, struct fuzz_in *s)
-{
-    uint8_t sel = fin_u8(s);
-    uint8_t fl = fin_u8(s);
-    uint16_t off = fin_u16(s);
-    uint16_t len = fin_u16(s);
-    uint8_t next = fin_u8(s);
-    uint8_t d[XCV_VRING_DESC_SIZE];
-    uint64_t base = (fl & 8u) && x->two_windows ? x->win[1].bus_base : x->win[0].bus_base;
-    xcv_le64_store(d, base + off);
-    xcv_le32_store(d + 8, len);
-    xcv_le16_store(d + 12, (uint16_t)(fl & 7u));
-    xcv_le16_store(d + 14, next);
-    size_t at = (sel & 1u) ? IND_AREA + ((size_t)(sel >> 1) % 32u) * XCV_VRING_DESC_SIZE
-                           : x->desc_off +
-                                 (size_t)((x->next_c + (sel >> 1)) & x->mask) * XCV_VRING_DESC_SIZE;
-    if (at + sizeof d <= WIN1)
-        shadow_write(x, x->w1 + at, d, sizeof d);
+        fz_shadow_store16(&x->m, x->m.w1 + x->avail_off + 2u, x->drv_avail);
 }
 
 /* The model's view of every window byte, with the unpublished used entries as they are. */
 static void check_windows(struct ctx *x)
 {
-    memcpy(x->scratch, x->shadow1, WIN1);
+    memcpy(x->scratch, x->m.shadow1, FZ_WIN1);
     unpublished_as_they_are(x, x->scratch);
-    FUZZ_CHECK(memcmp(x->w1, x->scratch, WIN1) == 0);
-    if (x->two_windows)
-        FUZZ_CHECK(memcmp(x->w2, x->shadow2, WIN2) == 0);
+    FUZZ_CHECK(memcmp(x->m.w1, x->scratch, FZ_WIN1) == 0);
+    if (x->m.two)
+        FUZZ_CHECK(memcmp(x->m.w2, x->m.shadow2, FZ_WIN2) == 0);
 }
 
-static void do_pop_burst(struct ctx *x, struct fuzz_in *s, struct xcv_iov **bufs, bool was_broken,
-                         unsigned logs)
+static void do_pop_burst(struct ctx *x, struct fuzz_in *s, const struct fz_iovs *io,
+                         bool was_broken, unsigned logs)
 {
-    unsigned n = fin_u8(s) % (BURST_MAX + 1u);
-    struct xcv_chain c[BURST_MAX];
-    for (unsigned k = 0; k < BURST_MAX; k++)
-        c[k] = (struct xcv_chain){.iov = bufs[k], .cap = x->max_chain};
+    unsigned n = fin_u8(s) % (FZ_DEV_BURST_MAX + 1u);
+    struct xcv_chain c[FZ_DEV_BURST_MAX];
+    fz_burst_chains(io, c);
+    uint8_t pre[2], post[2];
+    memcpy(pre, x->img.mem + arm_off(x), 2);
     int r = xcv_vq_device_pop_burst(&x->q, c, n);
-    if (was_broken) {
-        FUZZ_CHECK(r == XCV_EBROKEN);
+    if (fz_stays_broken(was_broken, r))
         return;
-    }
     /* Check every chain against the memory as the library read it, before any buffer is
-     * written (a writable buffer may lie on the table). */
+     * written (a writable buffer may lie on the table). A burst that ran dry re-armed in the
+     * middle of the call, and that request may lie on an indirect table or a buffer of a chain
+     * popped before it: the reference walks from the memory as it was before the call, and
+     * stores the request where the model re-arms; the library must have stored the same. */
+    memcpy(post, x->img.mem + arm_off(x), 2);
+    memcpy(x->img.mem + arm_off(x), pre, 2);
+    x->replay_arm = true;
     unsigned got = r > 0 ? (unsigned)r : 0u;
     FUZZ_CHECK(got <= n);
     struct ref_chain rc;
@@ -687,8 +447,10 @@ static void do_pop_burst(struct ctx *x, struct fuzz_in *s, struct xcv_iov **bufs
         FUZZ_CHECK(r == (got == 0 && why != 0 ? why : (int)got));
         expect_no_pop(x, why != 0 ? why : XCV_EAGAIN, k, logs);
     }
+    x->replay_arm = false;
+    FUZZ_CHECK(memcmp(x->img.mem + arm_off(x), post, 2) == 0);
     for (unsigned k = 0; k < got; k++)
-        check_chain(x, &c[k]);
+        fz_use_chain(&x->m, &c[k], x->max_chain, x->num);
 }
 
 static void do_process(struct ctx *x, struct fuzz_in *s, struct xcv_iov *iov, bool was_broken,
@@ -696,14 +458,12 @@ static void do_process(struct ctx *x, struct fuzz_in *s, struct xcv_iov *iov, bo
 {
     unsigned budget = fin_u8(s) % 8u;
     struct xcv_chain c = {.iov = iov, .cap = x->max_chain};
-    unsigned before = x->notifies;
+    unsigned before = x->port.notifies;
     unsigned popped_before = x->last_avail;
     x->proc_err = 0;
     int r = xcv_vq_device_process(&x->q, budget, &c, handler, x);
-    if (was_broken) {
-        FUZZ_CHECK(r == XCV_EBROKEN);
+    if (fz_stays_broken(was_broken, r))
         return;
-    }
     unsigned done = (uint16_t)(x->last_avail - popped_before);
     if (x->proc_err != 0) {
         FUZZ_CHECK(r == x->proc_err); /* a push out of pop order ends the call */
@@ -722,51 +482,42 @@ static void do_process(struct ctx *x, struct fuzz_in *s, struct xcv_iov *iov, bo
         FUZZ_CHECK(xcv_vq_device_broken(&x->q) == 0);
         model_publish(x); /* process ends with a flush */
         int want = model_should_notify(x);
-        FUZZ_CHECK(x->notifies - before == (unsigned)want);
+        FUZZ_CHECK(x->port.notifies - before == (unsigned)want);
     } else {
-        FUZZ_CHECK(x->notifies == before);
+        FUZZ_CHECK(x->port.notifies == before);
     }
 }
 
 static void run(struct ctx *x, struct fuzz_in *s)
 {
-    /* Exact sizes: an iov written past max_chain is caught by AddressSanitizer. iov is for
-     * single pops, bufs[k] for the k-th chain of a burst. */
-    struct xcv_iov *bufs[BURST_MAX];
-    struct xcv_iov *iov = malloc(sizeof(struct xcv_iov) * x->max_chain);
-    FUZZ_CHECK(iov != NULL);
-    for (unsigned k = 0; k < BURST_MAX; k++) {
-        bufs[k] = malloc(sizeof(struct xcv_iov) * x->max_chain);
-        FUZZ_CHECK(bufs[k] != NULL);
-    }
+    struct fz_iovs io;
+    fz_iovs_open(&io, x->max_chain);
     x->script = s;
     while (s->n > 0) {
         uint8_t op = (uint8_t)(fin_u8(s) % IODEV_OP_COUNT);
-        unsigned logs = x->logs;
+        unsigned logs = x->port.logs;
         bool was_broken = x->broken != 0;
         int r;
         switch (op) {
         case IODEV_OP_POP:
         case IODEV_OP_POP_OR_ARM: {
             bool arm = op == IODEV_OP_POP_OR_ARM;
-            struct xcv_chain c = {.iov = iov, .cap = x->max_chain};
+            struct xcv_chain c = {.iov = io.one, .cap = x->max_chain};
             r = arm ? xcv_vq_device_pop_or_arm(&x->q, &c) : xcv_vq_device_pop(&x->q, &c);
-            if (was_broken) {
-                FUZZ_CHECK(r == XCV_EBROKEN);
+            if (fz_stays_broken(was_broken, r))
                 break;
-            }
             struct ref_chain rc;
             enum ref_result k = ref_next(x, arm, &rc);
             if (r == XCV_OK) {
                 accept_pop(x, k, &rc, &c);
-                check_chain(x, &c);
+                fz_use_chain(&x->m, &c, x->max_chain, x->num);
             } else {
                 expect_no_pop(x, r, k, logs);
             }
             break;
         }
         case IODEV_OP_POP_BURST:
-            do_pop_burst(x, s, bufs, was_broken, logs);
+            do_pop_burst(x, s, &io, was_broken, logs);
             break;
         case IODEV_OP_PUSH: {
             unsigned k = 1u + fin_u8(s) % 4u;
@@ -775,7 +526,7 @@ static void run(struct ctx *x, struct fuzz_in *s)
                 if (x->n_pop == 0)
                     break;
                 struct popped *p = fifo_at(x, 0);
-                uint32_t len = (uint32_t)(((uint64_t)p->in_len * frac) / 255u);
+                uint32_t len = fz_part(p->in_len, frac);
                 uint16_t head = p->head;
                 r = xcv_vq_device_push(&x->q, head, len);
                 FUZZ_CHECK(r == model_push(x, head, len));
@@ -810,25 +561,21 @@ static void run(struct ctx *x, struct fuzz_in *s)
             FUZZ_CHECK(r == (was_broken ? XCV_EBROKEN : model_should_notify(x)));
             break;
         case IODEV_OP_FLUSH: {
-            unsigned before = x->notifies;
+            unsigned before = x->port.notifies;
             r = xcv_vq_device_flush(&x->q);
-            if (was_broken) {
-                FUZZ_CHECK(r == XCV_EBROKEN);
-            } else {
+            if (!fz_stays_broken(was_broken, r)) {
                 model_publish(x);
                 FUZZ_CHECK(r == model_should_notify(x));
-                FUZZ_CHECK(x->notifies == before + (unsigned)r);
+                FUZZ_CHECK(x->port.notifies == before + (unsigned)r);
             }
             break;
         }
         case IODEV_OP_PROCESS:
-            do_process(x, s, iov, was_broken, logs);
+            do_process(x, s, io.one, was_broken, logs);
             break;
         case IODEV_OP_ENABLE_NOTIFY:
             r = xcv_vq_device_enable_notify(&x->q);
-            if (was_broken) {
-                FUZZ_CHECK(r == XCV_EBROKEN);
-            } else {
+            if (!fz_stays_broken(was_broken, r)) {
                 int want = model_enable(x);
                 FUZZ_CHECK(r == want);
                 if (want < 0)
@@ -839,80 +586,64 @@ static void run(struct ctx *x, struct fuzz_in *s)
             xcv_vq_device_disable_notify(&x->q);
             if (!was_broken) {
                 if (x->event_idx)
-                    any16(x, avail_event_off(x)); /* any value is a valid hint */
+                    fz_any16(&x->img, fz_avail_event_off(x->used_off,
+                                                         x->num)); /* any value is a valid hint */
                 else
-                    expect16(x, x->used_off, XCV_VRING_USED_F_NO_NOTIFY);
+                    fz_expect16(&x->img, x->used_off, XCV_VRING_USED_F_NO_NOTIFY);
             }
             break;
         case IODEV_OP_RESET: {
             uint8_t how = fin_u8(s);
-            xcv_vq_device_reset(&x->q);
-            FUZZ_CHECK(xcv_vq_device_broken(&x->q) == 0);
-            FUZZ_CHECK(xcv_vq_device_in_flight(&x->q) == 0);
+            fz_dev_reset(&x->q);
             FUZZ_CHECK(xcv_vq_device_next_avail(&x->q) == 0);
             model_reset(x);
             if (how & 2u)
                 FUZZ_CHECK(xcv_vq_device_set_base(&x->q, 0, 0) == XCV_OK);
             if (how & 1u) {
                 /* The driver starts over too. */
-                shadow_store16(x, x->w1 + x->avail_off + 2u, 0);
+                fz_shadow_store16(&x->m, x->m.w1 + x->avail_off + 2u, 0);
                 x->drv_c = 0;
                 x->drv_avail = 0;
             }
             break;
         }
-        case IODEV_OP_PATCH: {
-            uint16_t off = fin_u16(s);
-            uint8_t len = fin_u8(s) % 17u;
-            uint8_t buf[16];
-            for (unsigned k = 0; k < len; k++)
-                buf[k] = fin_u8(s);
-            uint32_t total = WIN1 + (x->two_windows ? WIN2 : 0u);
-            uint32_t o = off % total;
-            if (len > total - o)
-                len = (uint8_t)(total - o);
-            if (o < WIN1) {
-                if (len > WIN1 - o)
-                    len = (uint8_t)(WIN1 - o);
-                shadow_write(x, x->w1 + o, buf, len);
-            } else {
-                shadow_write(x, x->w2 + (o - WIN1), buf, len);
-            }
+        case IODEV_OP_PATCH:
+            fz_patch(&x->m, s);
             break;
-        }
-        case IODEV_OP_AVAIL_BUMP: {
-            uint8_t by = fin_u8(s);
-            shadow_store16(x, x->w1 + x->avail_off + 2u,
-                           (uint16_t)(avail_idx(x) + by % (x->num + 2u)));
+        case IODEV_OP_AVAIL_BUMP:
+            fz_avail_bump(&x->m, s, x->avail_off, x->num);
             break;
-        }
         case IODEV_OP_SLOTS: {
             /* Garbage in available slots: an in-order device must not look at them. */
             uint8_t k = fin_u8(s) % 4u;
             for (unsigned i = 0; i <= k; i++) {
                 uint8_t pos = fin_u8(s);
                 uint16_t v = fin_u16(s);
-                shadow_store16(
-                    x, x->w1 + x->avail_off + 4u + 2u * (size_t)((x->last_avail + pos) & x->mask),
-                    v);
+                fz_shadow_store16(&x->m,
+                                  x->m.w1 + fz_avail_slot_off(x->avail_off, x->num,
+                                                              (uint16_t)(x->last_avail + pos)),
+                                  v);
             }
             break;
         }
         case IODEV_OP_DESC:
-            drv_any_desc(x, s);
+            /* One descriptor, near the device's next head or in the indirect area. */
+            fz_split_any_desc(&x->m, s, x->desc_off, x->num, x->next_c);
             break;
         case IODEV_OP_OFFER:
             drv_offer(x, s);
             break;
         case IODEV_OP_EVENT:
-            shadow_store16(x, x->w1 + used_event_off(x), fin_u16(s));
-            shadow_store16(x, x->w1 + x->avail_off, fin_u16(s));
+            fz_shadow_store16(&x->m, x->m.w1 + fz_used_event_off(x->avail_off, x->num), fin_u16(s));
+            fz_shadow_store16(&x->m, x->m.w1 + x->avail_off, fin_u16(s));
             break;
         default:
             break;
         }
         if (x->polled && x->event_idx && op != IODEV_OP_ENABLE_NOTIFY)
-            any16(x, avail_event_off(x)); /* pops renew the polled hint now and then */
+            fz_any16(&x->img,
+                     fz_avail_event_off(x->used_off,
+                                        x->num)); /* pops renew the polled hint now and then */
         /* After every step: */
         FUZZ_CHECK(xcv_vq_device_broken(&x->q) == x->broken);
         FUZZ_CHECK(xcv_vq_device_in_flight(&x->q) == x->n_pop);
@@ -921,14 +652,7 @@ static void run(struct ctx *x, struct fuzz_in *s)
         /* The device wrote exactly what the model expects, and nothing else. */
         check_windows(x);
     }
-    for (unsigned k = 0; k < BURST_MAX; k++)
-        free(bufs[k]);
-    free(iov);
-}
-
-static bool disjoint(size_t a, size_t alen, size_t b, size_t blen)
-{
-    return a + alen <= b || b + blen <= a;
+    fz_iovs_close(&io);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -938,103 +662,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_in in = {data, size};
     static struct ctx x;
     memset(&x, 0, sizeof x);
-    uint8_t cfg = fin_u8(&in);
-    x.num = (uint16_t)(1u << (fin_u8(&in) % 6u));
+    struct fz_dev_input h;
+    fz_dev_input(&in, fz_pow2_sizes, 6, false, &h, &x.m);
+    x.img = (struct fz_mirror){x.m.w1, x.m.shadow1};
+    x.scratch = fz_alloc(0, FZ_WIN1);
+    x.num = h.num;
     x.mask = (uint16_t)(x.num - 1u);
-    uint16_t mc = (uint16_t)(fin_u8(&in) % (x.num + 1u));
-    x.max_chain = mc != 0 ? mc : x.num;
-    uint16_t script_len = fin_u16(&in);
-    x.event_idx = (cfg & 1u) != 0;
-    x.indirect = (cfg & 2u) != 0;
-    x.two_windows = (cfg & 4u) != 0;
-    x.polled = (cfg & 0x40u) != 0;
+    x.max_chain = h.max_chain;
+    x.event_idx = (h.cfg & 1u) != 0;
+    x.indirect = (h.cfg & 2u) != 0;
+    x.polled = (h.cfg & 0x40u) != 0;
+    x.avail_off = h.off[1];
+    x.used_off = h.off[2];
 
-    size_t desc_off = 0;
-    x.avail_off = XCV_VRING_AVAIL_OFFSET(x.num);
-    x.used_off = XCV_VRING_USED_OFFSET(x.num, XCV_CACHE_LINE_DEFAULT);
-    if (cfg & 8u) {
-        desc_off = fin_u16(&in) % WIN1;
-        x.avail_off = fin_u16(&in) % WIN1;
-        x.used_off = fin_u16(&in) % WIN1;
-    }
-    static const uint64_t bases[4] = {0, 0x1000, 0x80000000u,
-                                      (UINT64_MAX - WIN1) & ~(uint64_t)0xfff};
-    uint64_t bus1 = bases[(cfg >> 4) & 3u];
-    uint64_t bus2 = bus1 >= 0x100000u ? bus1 - 0x100000u : bus1 + 0x100000u;
-
-    struct fuzz_in script = fin_take(&in, script_len);
-
-    x.w1 = malloc(WIN1); /* exact sizes, so AddressSanitizer sees any access past the end */
-    x.w2 = malloc(WIN2);
-    x.shadow1 = malloc(WIN1);
-    x.shadow2 = malloc(WIN2);
-    x.scratch = malloc(WIN1);
-    FUZZ_CHECK(x.w1 && x.w2 && x.shadow1 && x.shadow2 && x.scratch);
-    memset(x.w1, 0, WIN1);
-    memset(x.w2, 0, WIN2);
-    struct fuzz_in img1 = fin_take(&in, WIN1);
-    memcpy(x.w1, img1.p, img1.n);
-    struct fuzz_in img2 = fin_take(&in, WIN2);
-    memcpy(x.w2, img2.p, img2.n);
-    memcpy(x.shadow1, x.w1, WIN1);
-    memcpy(x.shadow2, x.w2, WIN2);
-
-    FUZZ_CHECK(xcv_window_init(&x.win[0], x.w1, bus1, WIN1) == XCV_OK);
-    FUZZ_CHECK(xcv_window_init(&x.win[1], x.w2, bus2, WIN2) == XCV_OK);
-    x.mem.windows = x.win;
-    x.mem.count = x.two_windows ? 2u : 1u;
-
-    uint64_t features = XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) | XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER);
-    if (x.event_idx)
-        features |= XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX);
-    if (x.indirect)
-        features |= XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
-    struct xcv_vq_dev_slot *slots = malloc(XCV_VQ_DEVICE_SLOTS_BYTES(x.num));
-    FUZZ_CHECK(slots != NULL);
-    const struct xcv_port port = {.ops = &g_ops, .ctx = &x};
-    const struct xcv_vq_device_config vc = {
-        .mem = &x.mem,
-        .num = x.num,
-        .desc_bus = bus1 + desc_off,
-        .avail_bus = bus1 + x.avail_off,
-        .used_bus = bus1 + x.used_off,
-        .features = features,
-        .max_chain = mc,
-        .slots = slots,
-        .port = &port,
-        .doorbell = 7,
-        .polled = x.polled,
-    };
-    int r = xcv_vq_device_init(&x.q, &vc);
-    size_t db = XCV_VRING_DESC_BYTES(x.num);
-    size_t ab = XCV_VRING_AVAIL_BYTES(x.num);
-    size_t ub = XCV_VRING_USED_BYTES(x.num);
-    bool placed = x.used_off + ub <= WIN1 && x.avail_off + ab <= WIN1 && desc_off + db <= WIN1;
-    bool aligned = (desc_off % 16u) == 0 && (x.avail_off % 2u) == 0 && (x.used_off % 4u) == 0;
-    if (placed && aligned) {
-        FUZZ_CHECK(r == XCV_OK);
-        FUZZ_CHECK(xcv_vq_device_broken(&x.q) == 0 && xcv_vq_device_in_flight(&x.q) == 0);
-        x.desc_off = desc_off;
+    struct xcv_vq_dev_slot *slots;
+    uint64_t features = fz_features(XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER), x.event_idx, x.indirect);
+    if (fz_dev_open(&x.q, &x.port, &x.m, &h, features, x.polled, false, &slots)) {
+        x.desc_off = h.off[0];
         if (x.polled) { /* a polled queue asks for no notifications from the start */
             if (x.event_idx)
-                any16(&x, avail_event_off(&x));
+                fz_any16(&x.img, fz_avail_event_off(x.used_off, x.num));
             else
-                expect16(&x, x.used_off, XCV_VRING_USED_F_NO_NOTIFY);
+                fz_expect16(&x.img, x.used_off, XCV_VRING_USED_F_NO_NOTIFY);
         }
-        FUZZ_CHECK(memcmp(x.w1, x.shadow1, WIN1) == 0);
-        if (disjoint(desc_off, db, x.avail_off, ab) && disjoint(desc_off, db, x.used_off, ub) &&
-            disjoint(x.avail_off, ab, x.used_off, ub))
-            run(&x, &script);
-    } else {
-        FUZZ_CHECK(r == XCV_EPROTO_LAYOUT || r == XCV_EPROTO_WINDOW || r == XCV_EPROTO_OVERFLOW);
-        /* Init wrote nothing. */
-        FUZZ_CHECK(memcmp(x.w1, x.shadow1, WIN1) == 0);
+        FUZZ_CHECK(memcmp(x.m.w1, x.m.shadow1, FZ_WIN1) == 0);
+        run(&x, &h.script);
     }
     free(slots);
-    free(x.w1);
-    free(x.w2);
-    free(x.shadow1);
-    free(x.shadow2);
     free(x.scratch);
+    fz_wins_close(&x.m);
     return 0;
 }

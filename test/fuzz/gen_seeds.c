@@ -20,7 +20,7 @@
 
 #include "fuzz_common.h"
 
-#define WIN1 2048u /* must match the *_device_pop.c harnesses */
+#define WIN1 2048u /* must match FZ_WIN1 of the *_device_pop.c harnesses (fuzz_ring.h) */
 
 struct buf {
     uint8_t b[4096];
