@@ -260,12 +260,16 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
 static int net_rx_fill(struct xcv_net_dev *n, struct xcv_vq_device *q, const struct xcv_chain *c,
                        const struct xcv_net_frame *f)
 {
-    struct xcv_net_hdr h = {0};
-    if (f->hdr != NULL)
-        h = *f->hdr;
-    h.num_buffers = 1; /* 5.1.6.4: one buffer without MRG_RXBUF */
     uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
-    xcv_net_hdr_store(wire, &h);
+    if (f->hdr != NULL) {
+        struct xcv_net_hdr h = *f->hdr;
+        h.num_buffers = 1; /* 5.1.6.4: one buffer without MRG_RXBUF */
+        xcv_net_hdr_store(wire, &h);
+    } else {
+        /* No offloads (the common case): every field 0 but num_buffers, 1. */
+        xcv_memset(wire, 0, sizeof(wire));
+        xcv_le16_store(wire + 10, 1u);
+    }
     /* Device-writable memory of the chain; the driver reads it after the used entry is
      * published. */
     if (c->iov[0].len >= XCV_VIRTIO_NET_HDR_SIZE + f->len) {
