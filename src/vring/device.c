@@ -152,11 +152,8 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, const struct dev_des
     uint32_t table_len = q->num;
     uint32_t idx = head;
     bool in_indirect = false;
-    uint16_t nseg = 0;
     uint16_t nring = 0;
-    uint16_t n_in = 0;
-    uint64_t out_len = 0;
-    uint64_t in_len = 0;
+    struct xcv_dev_chain_acc a = {0};
 
     for (;;) {
         struct dev_desc d;
@@ -186,25 +183,12 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, const struct dev_des
             continue;
         }
 
-        if (nseg >= q->max_chain)
+        if (a.nseg >= q->max_chain)
             return XCV_EPROTO_CHAIN_LEN; /* also the bound that ends any loop */
-        void *p;
-        int r = xcv_dev_translate(q, d.addr, d.len, &p);
+        int r =
+            xcv_dev_chain_add(q, c, &a, d.addr, d.len, (d.flags & XCV_VRING_DESC_F_WRITE) != 0u);
         if (r != XCV_OK)
             return r;
-        if (d.flags & XCV_VRING_DESC_F_WRITE) {
-            in_len += d.len;
-            n_in++;
-        } else {
-            if (n_in != 0u)
-                return XCV_EPROTO_WRITE_ORDER;
-            out_len += d.len;
-        }
-        if (in_len > UINT32_MAX || out_len > UINT32_MAX)
-            return XCV_EPROTO_OVERFLOW;
-        c->iov[nseg].base = p;
-        c->iov[nseg].len = d.len;
-        nseg++;
 
         if (!(d.flags & XCV_VRING_DESC_F_NEXT))
             break;
@@ -214,11 +198,7 @@ static int dev_walk(struct xcv_vq_device *q, uint16_t head, const struct dev_des
     }
 
     *ndesc = nring;
-    c->head = head;
-    c->n_out = (uint16_t)(nseg - n_in);
-    c->n_in = n_in;
-    c->out_len = (uint32_t)out_len;
-    c->in_len = (uint32_t)in_len;
+    xcv_dev_chain_done(c, head, &a);
     return XCV_OK;
 }
 
@@ -316,18 +296,12 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
     dev_read_desc(q->desc, head, &d);
     if (!(d.flags & (XCV_VRING_DESC_F_NEXT | XCV_VRING_DESC_F_INDIRECT))) {
         /* One descriptor (the common case): what dev_walk() checks of it, without the walk. */
-        void *p;
-        int r = xcv_dev_translate(q, d.addr, d.len, &p);
+        struct xcv_dev_chain_acc a = {0};
+        int r = xcv_dev_chain_add(q, chain, &a, d.addr, d.len,
+                                  (d.flags & XCV_VRING_DESC_F_WRITE) != 0u);
         if (r != XCV_OK)
             return dev_break(q, r);
-        bool w = (d.flags & XCV_VRING_DESC_F_WRITE) != 0u;
-        chain->iov[0].base = p;
-        chain->iov[0].len = d.len;
-        chain->head = head;
-        chain->n_out = (uint16_t)(w ? 0u : 1u);
-        chain->n_in = (uint16_t)(w ? 1u : 0u);
-        chain->out_len = w ? 0u : d.len;
-        chain->in_len = w ? d.len : 0u;
+        xcv_dev_chain_done(chain, head, &a);
     } else {
         int r = dev_walk(q, head, &d, chain, &ndesc);
         if (r != XCV_OK)

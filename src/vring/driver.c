@@ -410,8 +410,7 @@ static int drv_get_in_order(struct xcv_vq_driver *q, void **token, uint32_t *len
                 b++;
             }
         }
-        if (q->slots[id].token == NULL)
-            return drv_break(q, XCV_EPROTO_USED_ID);
+        /* Reached within the index's reach of the oldest chain, so a chain in flight. */
         if (used_len > q->slots[id].wlen)
             return drv_break(q, XCV_EPROTO_USED_LEN);
         q->io_left = b;

@@ -185,61 +185,41 @@ static int pdev_walk(struct xcv_vq_device *q, uint16_t head_flags, struct xcv_ch
     /* A correct driver never has more descriptors outstanding than the ring holds, and those
      * of the chains in flight are still outstanding. */
     uint32_t room = (uint32_t)q->num - q->descs_in_use;
-    uint16_t nseg = 0;
-    uint16_t n_in = 0;
+    struct xcv_dev_chain_acc a = {0};
     uint16_t id = 0;
-    uint64_t out_len = 0;
-    uint64_t in_len = 0;
 
     for (;;) {
         const uint8_t *p = pdev_desc_at(q, pos);
         struct pdev_desc d;
-        if (nseg != 0u)
+        if (a.nseg != 0u)
             xcv_cache_invalidate(q->port, p, XCV_VRING_DESC_SIZE);
         pdev_read_desc(p, &d);
-        if (nseg == 0u)
+        if (a.nseg == 0u)
             d.flags = head_flags; /* the word the acquire read; its copy is not used */
         else if (!pdev_is_avail(d.flags, wrap))
             return XCV_EPROTO_NEXT; /* NEXT points at a descriptor the driver did not offer */
 
         if (d.flags & XCV_VRING_DESC_F_INDIRECT)
             return XCV_EPROTO_FEATURE;
-        void *b;
-        int r = xcv_dev_translate(q, d.addr, d.len, &b);
+        int r =
+            xcv_dev_chain_add(q, c, &a, d.addr, d.len, (d.flags & XCV_VRING_DESC_F_WRITE) != 0u);
         if (r != XCV_OK)
             return r;
-        if (d.flags & XCV_VRING_DESC_F_WRITE) {
-            in_len += d.len;
-            n_in++;
-        } else {
-            if (n_in != 0u)
-                return XCV_EPROTO_WRITE_ORDER;
-            out_len += d.len;
-        }
-        if (in_len > UINT32_MAX || out_len > UINT32_MAX)
-            return XCV_EPROTO_OVERFLOW;
-        c->iov[nseg].base = b;
-        c->iov[nseg].len = d.len;
-        nseg++;
         id = d.id;
         pdev_advance(q->num, &pos, &wrap, 1u);
 
         if (!(d.flags & XCV_VRING_DESC_F_NEXT))
             break;
-        if (nseg >= q->max_chain)
+        if (a.nseg >= q->max_chain)
             return XCV_EPROTO_CHAIN_LEN; /* also the bound on a chain that never ends */
-        if (nseg >= room)
+        if (a.nseg >= room)
             return XCV_EPROTO_AVAIL_IDX;
     }
 
-    c->head = id;
-    c->n_out = (uint16_t)(nseg - n_in);
-    c->n_in = n_in;
-    c->out_len = (uint32_t)out_len;
-    c->in_len = (uint32_t)in_len;
+    xcv_dev_chain_done(c, id, &a);
     end->pos = pos;
     end->wrap = wrap;
-    end->ndesc = nseg;
+    end->ndesc = a.nseg;
     return XCV_OK;
 }
 

@@ -43,6 +43,54 @@ static inline int xcv_dev_translate(struct xcv_vq_device *q, uint64_t bus, uint6
     return xcv_memmap_translate(m, bus, len, p); /* fails too: its error code */
 }
 
+/* A chain being validated: its segment count and totals so far. */
+struct xcv_dev_chain_acc {
+    uint16_t nseg;
+    uint16_t n_in;
+    uint64_t out_len;
+    uint64_t in_len;
+};
+
+/* Append one descriptor's buffer to @c as its next segment, by the rules both ring layouts
+ * share: the range inside a window, device-readable segments before device-writable ones
+ * (XCV_EPROTO_WRITE_ORDER), totals within 32 bits (XCV_EPROTO_OVERFLOW). The caller bounds
+ * nseg by the chain limit (c's storage holds max_chain segments). */
+static inline int xcv_dev_chain_add(struct xcv_vq_device *q, struct xcv_chain *c,
+                                    struct xcv_dev_chain_acc *a, uint64_t addr, uint32_t len,
+                                    bool write)
+{
+    void *p;
+    int r = xcv_dev_translate(q, addr, len, &p);
+    if (r != XCV_OK)
+        return r;
+    if (write) {
+        a->in_len += len;
+        a->n_in++;
+    } else {
+        if (a->n_in != 0u)
+            return XCV_EPROTO_WRITE_ORDER;
+        a->out_len += len;
+    }
+    if (a->in_len > UINT32_MAX || a->out_len > UINT32_MAX)
+        return XCV_EPROTO_OVERFLOW;
+    c->iov[a->nseg].base = p;
+    c->iov[a->nseg].len = len;
+    a->nseg++;
+    return XCV_OK;
+}
+
+/* The chain is complete: record its head (split: the head index; packed: the buffer id) and
+ * totals in @c. */
+static inline void xcv_dev_chain_done(struct xcv_chain *c, uint16_t head,
+                                      const struct xcv_dev_chain_acc *a)
+{
+    c->head = head;
+    c->n_out = (uint16_t)(a->nseg - a->n_in);
+    c->n_in = a->n_in;
+    c->out_len = (uint32_t)a->out_len;
+    c->in_len = (uint32_t)a->in_len;
+}
+
 /* Map a ring area the driver placed: its bus address must have the spec's alignment and the
  * whole area must lie in one window. */
 static inline int xcv_dev_map_area(const struct xcv_memmap *m, uint64_t bus, size_t len,
