@@ -26,6 +26,15 @@ if ! cppcheck --quiet --std=c11 --language=c \
     status=1
 fi
 
+echo "== prefetch hints"
+# GCC deletes calls to a helper made only of loads and __builtin_prefetch() (it finds no side
+# effect); the library's hints go through src/common/prefetch.h, whose instructions stay.
+if grep -rn '__builtin_prefetch' src ports --include='*.c' --include='*.h' |
+        grep -v '^src/common/prefetch.h:'; then
+    echo "lint: use xcv_prefetch_read()/xcv_prefetch_write() (src/common/prefetch.h)" >&2
+    status=1
+fi
+
 echo "== clang-tidy"
 if [[ ! -f build/host/compile_commands.json ]]; then
     cmake --preset host >/dev/null

@@ -11,6 +11,7 @@
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
 
+#include "../common/prefetch.h"
 #include "../common/shm.h"
 #include "iov.h"
 
@@ -95,7 +96,7 @@ int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
         for (unsigned i = 0; i < k; i++) {
             const struct xcv_chain *c = &n->tx_chain[i];
             if (c->n_out != 0u && c->iov[0].len != 0u)
-                __builtin_prefetch(c->iov[0].base);
+                xcv_prefetch_read(c->iov[0].base);
         }
         /* Then hand each to the backend, tell it the burst is over (its segments stay valid
          * until then), and complete them all: every popped chain is pushed. */
@@ -137,6 +138,24 @@ bool xcv_net_dev_pending(const struct xcv_net_dev *n)
 static struct xcv_iov *net_rx_iov(struct xcv_net_dev *n, unsigned k)
 {
     return &n->rx_iov[(size_t)k * XCV_NET_DEV_MAX_CHAIN];
+}
+
+/* Store the header of a frame that takes one buffer straight into @dst (device-writable memory
+ * of the chain; the driver reads it after the used entry is published). Never assembled in a
+ * local array and copied: the copy's load of bytes written by several narrower stores cannot be
+ * forwarded from them, so it would wait until every older store, the previous frames' stores
+ * into buffers still on their way from the driver's core included, had reached the cache. */
+static inline void net_rx_store_hdr(uint8_t *dst, const struct xcv_net_hdr *hdr)
+{
+    if (hdr != NULL) {
+        struct xcv_net_hdr h = *hdr;
+        h.num_buffers = 1; /* 5.1.6.4: one buffer */
+        xcv_net_hdr_store(dst, &h);
+    } else {
+        /* No offloads (the common case): every field 0 but num_buffers (bytes 10-11), 1. */
+        xcv_le64_store(dst, 0u);
+        xcv_le32_store(dst + 8, UINT32_C(1) << 16);
+    }
 }
 
 /* Complete the @k chains taken for a frame with used length 0 (the frame is dropped). */
@@ -207,19 +226,13 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
         int r = net_rx_return(q, n, k);
         return r < 0 ? r : XCV_ENOMEM;
     }
-    struct xcv_net_hdr h = {0};
-    if (f->hdr != NULL)
-        h = *f->hdr;
-    /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
-    h.num_buffers = (uint16_t)k;
-    uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
-    xcv_net_hdr_store(wire, &h);
     const uint8_t *src = (const uint8_t *)f->data;
     if (k == 1u && n->rx_iov[0].len >= need) {
-        /* One segment holds it all (the common case): header and frame in two copies.
-         * Device-writable memory; the driver reads it after the used entry is published. */
+        /* One segment holds it all (the common case): the header stored in place and the
+         * frame copied after it. Device-writable memory; the driver reads it after the used
+         * entry is published. */
         uint8_t *dst = (uint8_t *)n->rx_iov[0].base;
-        xcv_memcpy(dst, wire, sizeof(wire));
+        net_rx_store_hdr(dst, f->hdr);
         if (len != 0u)
             xcv_memcpy(dst + XCV_VIRTIO_NET_HDR_SIZE, src, len);
         int r = xcv_vq_device_push(q, n->rx_head[0], (uint32_t)need);
@@ -229,6 +242,13 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
         }
         return r;
     }
+    struct xcv_net_hdr h = {0};
+    if (f->hdr != NULL)
+        h = *f->hdr;
+    /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
+    h.num_buffers = (uint16_t)k;
+    uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
+    xcv_net_hdr_store(wire, &h);
     /* Every chain before the last is filled; the last gets the rest. Device-writable memory of
      * these chains; the driver reads it after the used entries are published. */
     uint32_t off = 0;
@@ -260,24 +280,18 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
 static int net_rx_fill(struct xcv_net_dev *n, struct xcv_vq_device *q, const struct xcv_chain *c,
                        const struct xcv_net_frame *f)
 {
-    uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
-    if (f->hdr != NULL) {
-        struct xcv_net_hdr h = *f->hdr;
-        h.num_buffers = 1; /* 5.1.6.4: one buffer without MRG_RXBUF */
-        xcv_net_hdr_store(wire, &h);
-    } else {
-        /* No offloads (the common case): every field 0 but num_buffers, 1. */
-        xcv_memset(wire, 0, sizeof(wire));
-        xcv_le16_store(wire + 10, 1u);
-    }
-    /* Device-writable memory of the chain; the driver reads it after the used entry is
-     * published. */
     if (c->iov[0].len >= XCV_VIRTIO_NET_HDR_SIZE + f->len) {
         uint8_t *dst = (uint8_t *)c->iov[0].base; /* one segment holds it all */
-        xcv_memcpy(dst, wire, sizeof(wire));
+        net_rx_store_hdr(dst, f->hdr);
         if (f->len != 0u)
             xcv_memcpy(dst + XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
     } else {
+        uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
+        struct xcv_net_hdr h = {0};
+        if (f->hdr != NULL)
+            h = *f->hdr;
+        h.num_buffers = 1; /* 5.1.6.4: one buffer without MRG_RXBUF */
+        xcv_net_hdr_store(wire, &h);
         (void)xcv_iov_scatter(c->iov, c->n_in, 0, wire, sizeof(wire));
         (void)xcv_iov_scatter(c->iov, c->n_in, XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
     }

@@ -12,6 +12,7 @@
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
 
+#include "../common/prefetch.h"
 #include "../common/shm.h"
 
 #define NET_DRV_KNOWN                                                                              \
@@ -401,8 +402,8 @@ int xcv_net_drv_receive_burst(struct xcv_net_drv *d, struct xcv_net_rxbuf *bufs,
         for (unsigned a = done <= 1u ? 0u : NET_RX_PREFETCH - 1u; a < NET_RX_PREFETCH; a++) {
             const uint8_t *nb = (const uint8_t *)xcv_vq_driver_peek_used(q, a);
             if (nb != NULL) {
-                __builtin_prefetch(nb);
-                __builtin_prefetch(nb + 64);
+                xcv_prefetch_read(nb);
+                xcv_prefetch_read(nb + 64);
             }
         }
         err = net_rx_take(d, q, &bufs[done], done == 0u);

@@ -26,6 +26,7 @@
 #include "xcvirtio/virtio.h"
 #include "xcvirtio/vq_device.h"
 
+#include "../common/prefetch.h"
 #include "../common/shm.h"
 #include "packed_device.h"
 #include "ring.h"
@@ -219,20 +220,27 @@ static inline void dev_prefetch_ahead(struct xcv_vq_device *q, uint16_t head)
                       : xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 1u) & q->mask));
     const uint8_t *d1 = q->desc + (size_t)(h1 & q->mask) * XCV_VRING_DESC_SIZE;
     uint64_t addr = xcv_le64_load(d1 + XCV_DESC_ADDR);
+    uint32_t len = xcv_le32_load(d1 + XCV_DESC_LEN);
     uint16_t flags = xcv_le16_load(d1 + XCV_DESC_FLAGS);
     void *p;
     if (!(flags & XCV_VRING_DESC_F_INDIRECT) && q->win_hint < q->mem->count &&
         xcv_dev_in_window(&q->mem->windows[q->win_hint], addr, 1u, &p)) {
-        if (flags & XCV_VRING_DESC_F_WRITE)
-            __builtin_prefetch(p, 1);
-        else
-            __builtin_prefetch(p, 0);
+        if (flags & XCV_VRING_DESC_F_WRITE) {
+            /* Taken for writing: the header and the start of the frame usually straddle two
+             * lines (a 12-byte net header and 64 bytes), so the second line is started too
+             * when the buffer reaches into it. */
+            xcv_prefetch_write(p);
+            if (len > 64u - ((uintptr_t)p & 63u))
+                xcv_prefetch_write((const uint8_t *)p + 64);
+        } else {
+            xcv_prefetch_read(p);
+        }
     }
     if ((uint16_t)(q->avail_seen - q->last_avail) > 2u) {
         uint16_t h2 =
             q->in_order ? (uint16_t)(head + 2u)
                         : xcv_le16_load(q->avail + XCV_AVAIL_RING((q->last_avail + 2u) & q->mask));
-        __builtin_prefetch(q->desc + (size_t)(h2 & q->mask) * XCV_VRING_DESC_SIZE);
+        xcv_prefetch_read(q->desc + (size_t)(h2 & q->mask) * XCV_VRING_DESC_SIZE);
     }
 }
 
@@ -262,14 +270,14 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
              * the driver publishes. A hint only: what it names is still read once, after the
              * acquire of the index that covers it. */
             if (q->in_order)
-                __builtin_prefetch(q->desc + (size_t)q->io_next * XCV_VRING_DESC_SIZE);
+                xcv_prefetch_read(q->desc + (size_t)q->io_next * XCV_VRING_DESC_SIZE);
             else
-                __builtin_prefetch(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
+                xcv_prefetch_read(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
             if (q->single && !q->in_order)
                 /* One chain at a time lately: the driver's free list hands out the head that
                  * came back last, so its descriptor is the likely next one. A guess, and a hint
                  * only: the descriptor is still read once, after the slot that names it. */
-                __builtin_prefetch(q->desc + (size_t)q->last_head * XCV_VRING_DESC_SIZE);
+                xcv_prefetch_read(q->desc + (size_t)q->last_head * XCV_VRING_DESC_SIZE);
             return XCV_EAGAIN;
         }
         q->single = (uint16_t)(idx - q->last_avail) == 1u;

@@ -20,6 +20,7 @@
 #include "xcvirtio/virtio.h"
 #include "xcvirtio/vq_driver.h"
 
+#include "../common/prefetch.h"
 #include "../common/shm.h"
 #include "packed_driver.h"
 #include "ring.h"
@@ -437,7 +438,7 @@ static inline int drv_get_one(struct xcv_vq_driver *q, void **token, uint32_t *l
             /* A polled empty ring: start fetching the line of the next used entry, so that its
              * transfer overlaps the index's when the device publishes. A hint only: the entry
              * is still read once, after the acquire of the index that covers it. */
-            __builtin_prefetch(q->used + XCV_USED_RING(q->last_used & q->mask));
+            xcv_prefetch_read(q->used + XCV_USED_RING(q->last_used & q->mask));
             return XCV_EAGAIN;
         }
         q->used_seen = idx;

@@ -33,6 +33,7 @@
 #include "xcvirtio/virtio.h"
 #include "xcvirtio/vq_device.h"
 
+#include "../common/prefetch.h"
 #include "../common/shm.h"
 #include "packed_device.h"
 #include "ring.h"
@@ -252,7 +253,7 @@ int xcv_pdev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
     q->avail_wrap = end.wrap;
     /* A hint only: the line of the next chain's first descriptor; it is read (once) after the
      * acquire of its flags, when pop comes back. */
-    __builtin_prefetch(pdev_desc_at(q, q->last_avail));
+    xcv_prefetch_read(pdev_desc_at(q, q->last_avail));
     return XCV_OK;
 }
 
