@@ -238,6 +238,28 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
  */
 int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len);
 
+/** @brief A finished chain for xcv_vq_device_push_burst(). */
+struct xcv_chain_done {
+    uint16_t head; /**< The chain's xcv_chain::head, as popped. */
+    uint32_t len;  /**< Bytes written into its device-writable segments. */
+};
+
+/**
+ * @brief Stage the used entries of @p n chains in one call: each as xcv_vq_device_push(), in
+ * array order, with the queue checks done once for the burst. Device side; @p done is read
+ * during the call only.
+ *
+ * @param q The queue.
+ * @param done @p n finished chains (with IN_ORDER: in the order they were popped).
+ * @param n Entries in @p done.
+ * @return Entries staged: @p n, or fewer when entry [return value] was refused for a reason
+ *         xcv_vq_device_push() gives (that entry and the ones after it are not staged);
+ *         ::XCV_EINVAL when the first entry is refused or the arguments are bad;
+ *         ::XCV_EBROKEN when broken.
+ */
+int xcv_vq_device_push_burst(struct xcv_vq_device *q, const struct xcv_chain_done *done,
+                             unsigned n);
+
 /**
  * @brief Make all staged used entries visible (one release store of the used index; packed
  * ring: of the flags of the first used descriptor staged since the last publish).

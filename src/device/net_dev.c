@@ -11,7 +11,6 @@
 #include "xcvirtio/error.h"
 #include "xcvirtio/virtio.h"
 
-#include "../common/prefetch.h"
 #include "../common/shm.h"
 #include "iov.h"
 
@@ -83,35 +82,30 @@ int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
     int err = 0;
     while (done < budget && err == 0) {
         unsigned want = budget - done < XCV_NET_DEV_BURST ? budget - done : XCV_NET_DEV_BURST;
-        /* Take a burst of validated chains first and start fetching the first segment of each
-         * (the header and the start of the frame), so that those line transfers overlap
-         * instead of stalling one frame at a time. The prefetch is a hint: the bytes are read
-         * (once) when the chain is handled. */
+        /* Take a burst of validated chains first (the ring starts fetching the first lines of
+         * each, the header and the start of the frame), so that those line transfers overlap
+         * instead of stalling one frame at a time. */
         int r = xcv_vq_device_pop_burst(q, n->tx_chain, want); /* re-arms when dry */
         if (r < 0) {
             err = r;
             break;
         }
         unsigned k = (unsigned)r;
-        for (unsigned i = 0; i < k; i++) {
-            const struct xcv_chain *c = &n->tx_chain[i];
-            if (c->n_out != 0u && c->iov[0].len != 0u)
-                xcv_prefetch_read(c->iov[0].base);
-        }
         /* Then hand each to the backend, tell it the burst is over (its segments stay valid
          * until then), and complete them all: every popped chain is pushed. */
         n->tx_calls = 0;
+        struct xcv_chain_done fin[XCV_NET_DEV_BURST];
         for (unsigned i = 0; i < k; i++) {
             uint32_t written;
             (void)net_tx_chain(n, &n->tx_chain[i], &written);
+            fin[i].head = n->tx_chain[i].head;
+            fin[i].len = 0;
         }
         if (n->tx_calls != 0u && n->ops->transmit_done != NULL)
             n->ops->transmit_done(n->backend_ctx);
-        for (unsigned i = 0; i < k; i++) {
-            int pr = xcv_vq_device_push(q, n->tx_chain[i].head, 0);
-            if (pr < 0 && err == 0)
-                err = pr;
-        }
+        int pr = xcv_vq_device_push_burst(q, fin, k); /* in pop order */
+        if (pr != (int)k && err == 0)
+            err = pr < 0 ? pr : XCV_EINVAL; /* cannot happen for chains just popped */
         done += k;
         if (k < want)
             break;
@@ -276,9 +270,9 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
     return ret;
 }
 
-/* Fill one receive chain with a frame and stage its used entry (the chain holds it all). */
-static int net_rx_fill(struct xcv_net_dev *n, struct xcv_vq_device *q, const struct xcv_chain *c,
-                       const struct xcv_net_frame *f)
+/* Fill one receive chain that holds the whole frame (header and data); returns the bytes
+ * written, the chain's used length. */
+static uint32_t net_rx_fill(const struct xcv_chain *c, const struct xcv_net_frame *f)
 {
     if (c->iov[0].len >= XCV_VIRTIO_NET_HDR_SIZE + f->len) {
         uint8_t *dst = (uint8_t *)c->iov[0].base; /* one segment holds it all */
@@ -295,25 +289,21 @@ static int net_rx_fill(struct xcv_net_dev *n, struct xcv_vq_device *q, const str
         (void)xcv_iov_scatter(c->iov, c->n_in, 0, wire, sizeof(wire));
         (void)xcv_iov_scatter(c->iov, c->n_in, XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
     }
-    int r = xcv_vq_device_push(q, c->head, XCV_VIRTIO_NET_HDR_SIZE + f->len);
-    if (r == XCV_OK) {
-        n->stats.rx_frames++;
-        n->stats.rx_bytes += f->len;
-    }
-    return r;
+    return XCV_VIRTIO_NET_HDR_SIZE + f->len;
 }
 
 /*
  * Without MRG_RXBUF every frame takes one chain: pop the chains for a burst of frames in one
  * ring call (the ring starts fetching each next buffer for writing while this one is filled),
- * then fill them in order. Stops at the first frame that is not delivered, as
- * net_rx_one() would; chains taken for frames after it go back empty. Bounded: every pass takes
- * a chain or stops, and passes are counted.
+ * fill them in order, then stage all their used entries in one ring call. Stops at the first
+ * frame that is not delivered, as net_rx_one() would; chains taken for frames after it go back
+ * empty. Bounded: every pass takes a chain or stops, and passes are counted.
  */
 static int net_rx_staged(struct xcv_net_dev *n, struct xcv_vq_device *q,
                          const struct xcv_net_frame *frames, unsigned count, unsigned *done)
 {
     struct xcv_chain ch[XCV_NET_MAX_MRG];
+    struct xcv_chain_done fin[XCV_NET_MAX_MRG];
     for (unsigned i = 0; i < XCV_NET_MAX_MRG; i++) {
         ch[i].iov = net_rx_iov(n, i);
         ch[i].cap = XCV_NET_DEV_MAX_CHAIN;
@@ -338,33 +328,48 @@ static int net_rx_staged(struct xcv_net_dev *n, struct xcv_vq_device *q,
             break;
         }
         unsigned k = (unsigned)r;
+        unsigned filled = 0;
+        uint64_t bytes = 0;
         unsigned i = 0;
         for (; i < k; i++) {
             const struct xcv_chain *c = &ch[i];
-            const struct xcv_net_frame *f = &frames[d];
+            const struct xcv_net_frame *f = &frames[d + filled];
+            fin[i].head = c->head;
+            fin[i].len = 0;
             if (c->n_out != 0u || c->in_len < XCV_VIRTIO_NET_HDR_SIZE) {
                 /* 5.1.6.3.1: device-writable only, room for the header: else returned unused */
                 n->stats.rx_bad_chain++;
-                r = xcv_vq_device_push(q, c->head, 0);
             } else if (c->in_len < XCV_VIRTIO_NET_HDR_SIZE + f->len) {
                 n->stats.rx_dropped++; /* the one chain is too small: the frame is dropped */
-                r = xcv_vq_device_push(q, c->head, 0);
-                ret = r < 0 ? r : XCV_ENOMEM;
+                ret = XCV_ENOMEM;
                 i++;
                 break;
             } else {
-                r = net_rx_fill(n, q, c, f);
-                if (r == XCV_OK)
-                    d++;
-            }
-            if (r < 0) {
-                ret = r;
-                i++;
-                break;
+                fin[i].len = net_rx_fill(c, f);
+                bytes += f->len;
+                filled++;
             }
         }
-        for (; i < k; i++)
-            (void)xcv_vq_device_push(q, ch[i].head, 0); /* taken for frames not delivered */
+        for (; i < k; i++) {
+            fin[i].head = ch[i].head; /* taken for frames not delivered: returned empty */
+            fin[i].len = 0;
+        }
+        int pr = xcv_vq_device_push_burst(q, fin, k); /* in pop order */
+        if (pr != (int)k) {
+            /* Cannot happen for chains just popped; count only the frames staged. */
+            filled = 0;
+            bytes = 0;
+            for (unsigned j = 0; pr > 0 && j < (unsigned)pr; j++) {
+                if (fin[j].len != 0u) {
+                    filled++;
+                    bytes += fin[j].len - XCV_VIRTIO_NET_HDR_SIZE;
+                }
+            }
+            ret = pr < 0 ? pr : XCV_EINVAL;
+        }
+        n->stats.rx_frames += filled;
+        n->stats.rx_bytes += bytes;
+        d += filled;
         if (k < want && ret == XCV_OK)
             ret = XCV_EAGAIN; /* the driver posted no more buffers */
     }

@@ -256,8 +256,11 @@ static int dev_refresh_avail(struct xcv_vq_device *q, uint16_t *idx)
     return XCV_OK;
 }
 
-/* Pop one chain; the caller checked the queue (healthy) and the chain storage. */
-static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
+/* Pop one chain; the caller checked the queue (healthy) and the chain storage. @ahead: start
+ * the next chains' lines (a caller taking one chain at a time); a burst starts its chains' own
+ * buffers once it has them all (dev_prefetch_chains()). */
+static inline __attribute__((always_inline)) int dev_pop_core(struct xcv_vq_device *q,
+                                                              struct xcv_chain *chain, bool ahead)
 {
     if (q->last_avail == q->avail_seen) {
         uint16_t idx = q->last_avail;
@@ -297,7 +300,7 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
                                 : xcv_le16_load(q->avail + XCV_AVAIL_RING(q->last_avail & q->mask));
     if (head >= q->num || q->slots[head].busy)
         return dev_break(q, XCV_EPROTO_HEAD);
-    if ((uint16_t)(q->avail_seen - q->last_avail) > 1u)
+    if (ahead && (uint16_t)(q->avail_seen - q->last_avail) > 1u)
         dev_prefetch_ahead(q, head);
     uint16_t ndesc = 1;
     struct dev_desc d;
@@ -324,6 +327,43 @@ static inline int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
     return XCV_OK;
 }
 
+static int dev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
+{
+    return dev_pop_core(q, chain, true);
+}
+
+static int dev_pop_one_of_burst(struct xcv_vq_device *q, struct xcv_chain *chain)
+{
+    return dev_pop_core(q, chain, false);
+}
+
+/*
+ * A burst is popped: start the first buffer line of each chain, for reading when the driver
+ * wrote it (a header to look at); for writing when the chain is device-writable, and then the
+ * second line too when the buffer reaches into it (a 12-byte net header and a short frame
+ * straddle two lines, and the device writes both). The caller handles the chains after the
+ * burst, so every line but the first chain's has the others' work to arrive in. A line the
+ * device may never read is left where it is: fetching it would only make the driver's next
+ * write of it dearer. Hints on validated local pointers.
+ */
+static void dev_prefetch_chains(const struct xcv_chain *chains, unsigned k)
+{
+    for (unsigned i = 0; i < k; i++) {
+        const struct xcv_chain *c = &chains[i];
+        const uint8_t *p = (const uint8_t *)c->iov[0].base;
+        uint32_t len = c->iov[0].len;
+        if (len == 0u)
+            continue;
+        if (c->n_out != 0u) {
+            xcv_prefetch_read(p);
+        } else {
+            xcv_prefetch_write(p);
+            if (len > 64u - ((uintptr_t)p & 63u))
+                xcv_prefetch_write(p + 64);
+        }
+    }
+}
+
 int xcv_vq_device_pop(struct xcv_vq_device *q, struct xcv_chain *chain)
 {
     if (q == NULL || chain == NULL || chain->iov == NULL)
@@ -346,26 +386,34 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
             return XCV_EINVAL;
     }
     unsigned k = 0;
+    int err = XCV_OK;
     /* Bounded: every pass pops a chain or re-arms, and re-arms are counted too, so a driver
      * that moves its index back and forth cannot hold the caller here. */
     for (unsigned pass = 0; k < n && pass < 2u * n; pass++) {
-        int r = q->packed ? xcv_pdev_pop_one(q, &chains[k]) : dev_pop_one(q, &chains[k]);
+        int r = q->packed ? xcv_pdev_pop_one(q, &chains[k]) : dev_pop_one_of_burst(q, &chains[k]);
         if (r == XCV_OK) {
             k++;
             continue;
         }
-        if (r != XCV_EAGAIN)
-            return k != 0u ? (int)k : r; /* broken now: the next call reports it */
+        if (r != XCV_EAGAIN) {
+            err = r; /* broken now: with chains popped, the next call reports it */
+            break;
+        }
         if (q->polled)
             break;
         /* Dry: re-arm at the current position (every time: an older request would be stale)
          * and look once more for chains that raced the re-arm. */
         r = xcv_vq_device_enable_notify(q);
-        if (r < 0)
-            return k != 0u ? (int)k : r;
+        if (r < 0) {
+            err = r;
+            break;
+        }
         if (r == 0)
             break;
     }
+    if (k == 0u)
+        return err;
+    dev_prefetch_chains(chains, k);
     return (int)k;
 }
 
@@ -425,6 +473,85 @@ int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
     q->in_flight--;
     q->used_idx++;
     return XCV_OK;
+}
+
+/*
+ * The split ring's push for a burst: as xcv_vq_device_push() entry by entry, with the queue's
+ * indices held in locals for the whole burst and written back once (the used-ring stores go
+ * through byte pointers, which would otherwise make the compiler reload every index after each
+ * of them). Stops at the first entry refused; returns the number staged or XCV_EINVAL.
+ */
+static int dev_push_burst_split(struct xcv_vq_device *q, const struct xcv_chain_done *done,
+                                unsigned n)
+{
+    struct xcv_vq_dev_slot *slots = q->slots;
+    const uint16_t num = q->num;
+    const uint16_t mask = q->mask;
+    uint16_t used_idx = q->used_idx;
+    unsigned i = 0;
+    if (q->in_order) {
+        bool pend = q->io_pend;
+        uint16_t next = q->io_used; /* masked: a head equal to it is in range */
+        uint16_t pos = q->io_pos;
+        uint16_t id = q->io_id;
+        uint32_t ilen = q->io_len;
+        for (; i < n; i++) {
+            uint16_t head = done[i].head;
+            uint32_t len = done[i].len;
+            if (head != next || !slots[head].busy || len > slots[head].in_len)
+                break; /* out of pop order, not in flight, or too long */
+            next = (uint16_t)((head + slots[head].ndesc) & mask);
+            if (pend && ilen == 0u) {
+                id = head; /* the staged chain wrote nothing: this one joins its entry */
+                ilen = len;
+            } else {
+                if (pend)
+                    dev_write_used(q, pos, id, ilen);
+                pend = true;
+                pos = used_idx;
+                id = head;
+                ilen = len;
+            }
+            slots[head].busy = 0;
+            used_idx++;
+        }
+        q->io_pend = pend;
+        q->io_used = next;
+        q->io_pos = pos;
+        q->io_id = id;
+        q->io_len = ilen;
+    } else {
+        for (; i < n; i++) {
+            uint16_t head = done[i].head;
+            uint32_t len = done[i].len;
+            if (head >= num || !slots[head].busy || len > slots[head].in_len)
+                break;
+            dev_write_used(q, used_idx, head, len);
+            slots[head].busy = 0;
+            used_idx++;
+        }
+    }
+    if (i != 0u)
+        q->last_head = done[i - 1u].head;
+    q->in_flight = (uint16_t)(q->in_flight - i);
+    q->used_idx = used_idx;
+    return i != 0u || n == 0u ? (int)i : XCV_EINVAL;
+}
+
+int xcv_vq_device_push_burst(struct xcv_vq_device *q, const struct xcv_chain_done *done, unsigned n)
+{
+    if (q == NULL || (done == NULL && n != 0u))
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (!q->packed)
+        return dev_push_burst_split(q, done, n);
+    unsigned i = 0;
+    for (; i < n; i++) {
+        if (xcv_pdev_push(q, done[i].head, done[i].len) != XCV_OK)
+            break;
+    }
+    return i != 0u || n == 0u ? (int)i : XCV_EINVAL;
 }
 
 int xcv_vq_device_publish(struct xcv_vq_device *q)

@@ -178,10 +178,20 @@ static void run(struct ctx *x, struct fuzz_in *s)
                 break;
             unsigned i = which % x->n_pop;
             uint32_t len = fz_part(x->pop[i].in_len, frac);
-            r = xcv_vq_device_push(&x->q, x->pop[i].head, len);
-            if (fz_stays_broken(was_broken, r))
-                break;
-            FUZZ_CHECK(r == XCV_OK);
+            if (frac & 1u) {
+                /* Through push_burst, with a second entry that is refused (pushed already):
+                 * the first is staged, the burst stops at the second. */
+                struct xcv_chain_done d[2] = {{x->pop[i].head, len}, {x->pop[i].head, 0}};
+                r = xcv_vq_device_push_burst(&x->q, d, 2);
+                if (fz_stays_broken(was_broken, r))
+                    break;
+                FUZZ_CHECK(r == 1);
+            } else {
+                r = xcv_vq_device_push(&x->q, x->pop[i].head, len);
+                if (fz_stays_broken(was_broken, r))
+                    break;
+                FUZZ_CHECK(r == XCV_OK);
+            }
             remove_popped(x, i);
             x->unpublished++;
             break;

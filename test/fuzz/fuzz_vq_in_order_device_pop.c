@@ -520,7 +520,24 @@ static void run(struct ctx *x, struct fuzz_in *s)
             do_pop_burst(x, s, &io, was_broken, logs);
             break;
         case IODEV_OP_PUSH: {
-            unsigned k = 1u + fin_u8(s) % 4u;
+            uint8_t how = fin_u8(s);
+            unsigned k = 1u + how % 4u;
+            if (how & 0x80u) {
+                /* The oldest chains in one push_burst: all staged, as one at a time would. */
+                struct xcv_chain_done d[4];
+                unsigned n = 0;
+                for (unsigned i = 0; i < k && i < x->n_pop; i++) {
+                    struct popped *p = fifo_at(x, i);
+                    d[n].head = p->head;
+                    d[n].len = fz_part(p->in_len, fin_u8(s));
+                    n++;
+                }
+                r = xcv_vq_device_push_burst(&x->q, d, n);
+                FUZZ_CHECK(r == (was_broken ? XCV_EBROKEN : (int)n));
+                for (unsigned i = 0; !was_broken && i < n; i++)
+                    FUZZ_CHECK(model_push(x, d[i].head, d[i].len) == XCV_OK);
+                break;
+            }
             for (unsigned i = 0; i < k; i++) {
                 uint8_t frac = fin_u8(s);
                 if (x->n_pop == 0)
@@ -546,8 +563,16 @@ static void run(struct ctx *x, struct fuzz_in *s)
             } else if (m & 2u) {
                 head %= (uint16_t)(x->num + 1u);
             }
-            r = xcv_vq_device_push(&x->q, head, len);
-            FUZZ_CHECK(r == model_push(x, head, len));
+            if (m & 4u) {
+                /* The same entry through push_burst: 1 staged, or push's refusal. */
+                struct xcv_chain_done d = {head, len};
+                r = xcv_vq_device_push_burst(&x->q, &d, 1);
+                int want = model_push(x, head, len);
+                FUZZ_CHECK(r == (want == XCV_OK ? 1 : want));
+            } else {
+                r = xcv_vq_device_push(&x->q, head, len);
+                FUZZ_CHECK(r == model_push(x, head, len));
+            }
             if (r == XCV_EINVAL)
                 FUZZ_CHECK(xcv_vq_device_broken(&x->q) == 0); /* a caller error never breaks */
             break;

@@ -647,6 +647,30 @@ static void push_rejects_what_was_not_popped(void **state)
     td_used_expect(4, 10);
 }
 
+/* push_burst on a packed ring: used descriptors in array order; a refused entry ends the burst
+ * with the ones before it staged. */
+static void push_burst_stages_in_order_and_stops_at_a_refused_entry(void **state)
+{
+    (void)state;
+    pk_setup_num(8);
+    for (uint16_t id = 2; id < 5; id++) {
+        td_add_in(id, 10);
+        assert_int_equal(xcv_vq_device_pop(&P.dev, &P.chain), XCV_OK);
+    }
+    const struct xcv_chain_done d[3] = {{4, 3}, {2, 11}, {3, 0}}; /* 11 > 10: refused */
+    assert_int_equal(xcv_vq_device_push_burst(&P.dev, d, 3), 1);
+    assert_int_equal(xcv_vq_device_push_burst(&P.dev, &d[1], 2), XCV_EINVAL);
+    const struct xcv_chain_done e[2] = {{2, 10}, {3, 0}};
+    assert_int_equal(xcv_vq_device_push_burst(&P.dev, e, 2), 2);
+    assert_int_equal(xcv_vq_device_in_flight(&P.dev), 0);
+    assert_int_equal(xcv_vq_device_publish(&P.dev), 3);
+    td_used_expect(4, 3);
+    td_used_expect(2, 10);
+    td_used_expect(3, 0);
+    td_nothing_used();
+    assert_int_equal(xcv_vq_device_broken(&P.dev), 0);
+}
+
 /* Random chains, batches and completion orders over many laps of the ring. */
 static void run_laps(uint16_t num, uint32_t seed)
 {
@@ -1344,6 +1368,7 @@ int main(void)
         cmocka_unit_test(out_of_order_push_skips_by_chain_length),
         cmocka_unit_test(deferred_publish_hides_the_whole_batch),
         cmocka_unit_test(push_rejects_what_was_not_popped),
+        cmocka_unit_test(push_burst_stages_in_order_and_stops_at_a_refused_entry),
         cmocka_unit_test(many_laps_with_random_chains),
         cmocka_unit_test(non_power_of_two_size),
         cmocka_unit_test(should_notify_follows_enable_and_disable),

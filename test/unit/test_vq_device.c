@@ -322,6 +322,55 @@ static void max_chain_limits_cap_requirement(void **state)
     assert_int_equal(F.chain.n_out + F.chain.n_in, 2);
 }
 
+/* push_burst stages entries in array order, each checked as push checks it; it stops at the
+ * first refused entry and reports how many it staged. */
+static void push_burst_stages_in_order_and_stops_at_a_refused_entry(void **state)
+{
+    uint16_t heads[4];
+    (void)state;
+    setup_num(8);
+    for (unsigned i = 0; i < 4; i++) {
+        rf_post_in(&F, i, 64, TOK(i));
+    }
+    assert_int_equal(xcv_vq_driver_publish(&F.drv), 4);
+    for (unsigned i = 0; i < 4; i++) {
+        rf_pop_ok(&F);
+        heads[i] = F.chain.head;
+    }
+    assert_int_equal(xcv_vq_device_push_burst(NULL, NULL, 0), XCV_EINVAL);
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, NULL, 1), XCV_EINVAL);
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, NULL, 0), 0);
+    /* Out of order is fine without IN_ORDER; the third entry is too long: two are staged. */
+    struct xcv_chain_done d[4] = {{heads[3], 7}, {heads[1], 0}, {heads[0], 65}, {heads[2], 1}};
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, d, 4), 2);
+    assert_int_equal(xcv_vq_device_in_flight(&F.dev), 2);
+    /* The first entry refused: nothing staged, the reason push gives. */
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, &d[1], 1), XCV_EINVAL); /* pushed */
+    d[2].len = 64;
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, &d[2], 2), 2);
+    assert_int_equal(xcv_vq_device_in_flight(&F.dev), 0);
+    assert_int_equal(rf_used_idx(&F), 0);
+    assert_int_equal(xcv_vq_device_publish(&F.dev), 4);
+    rf_assert_used(&F, 0, heads[3], 7);
+    rf_assert_used(&F, 1, heads[1], 0);
+    rf_assert_used(&F, 2, heads[0], 64);
+    rf_assert_used(&F, 3, heads[2], 1);
+    assert_int_equal(xcv_vq_device_broken(&F.dev), 0);
+}
+
+static void push_burst_on_broken_queue_is_ebroken(void **state)
+{
+    (void)state;
+    setup_num(8);
+    rf_post_in(&F, 0, 64, TOK(0));
+    assert_int_equal(xcv_vq_driver_publish(&F.drv), 1);
+    rf_pop_ok(&F);
+    struct xcv_chain_done d = {F.chain.head, 0};
+    rf_set_avail_idx(&F, (uint16_t)(rf_avail_idx(&F) + 100u)); /* moved by more than num */
+    assert_int_equal(xcv_vq_device_pop(&F.dev, &F.chain), XCV_EPROTO_AVAIL_IDX);
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, &d, 1), XCV_EBROKEN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +391,8 @@ int main(void)
         cmocka_unit_test(head_can_be_reused_after_push),
         cmocka_unit_test(reset_drops_in_flight_and_queue_works_again),
         cmocka_unit_test(max_chain_limits_cap_requirement),
+        cmocka_unit_test(push_burst_stages_in_order_and_stops_at_a_refused_entry),
+        cmocka_unit_test(push_burst_on_broken_queue_is_ebroken),
     };
     return cmocka_run_group_tests_name("vq_device", tests, NULL, NULL);
 }

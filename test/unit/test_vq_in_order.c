@@ -407,6 +407,39 @@ static void device_coalesces_zero_length_runs(void **state)
 
 /* ---- c. the device never reads the available ring's slots ---- */
 
+/* push_burst in order: the same runs as one push at a time, and a burst that leaves pop order
+ * stops there, having staged the entries before it. */
+static void device_push_burst_coalesces_and_stops_out_of_order(void **state)
+{
+    (void)state;
+    setup_with(8, 0, true);
+    for (unsigned i = 0; i < 6; i++)
+        assert_int_equal(post(1, 0, i, TOK(i)), XCV_OK);
+    assert_int_equal(xcv_vq_driver_publish(&F.drv), 6);
+    for (uint16_t i = 0; i < 6; i++)
+        rf_pop_ok(&F);
+    poison_used_ring();
+    /* 0 and 1 wrote nothing and join 2; 3 then 5 skips 4: three staged. */
+    const struct xcv_chain_done a[4] = {{0, 0}, {1, 0}, {2, 5}, {5, 0}};
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, a, 4), 3);
+    assert_int_equal(xcv_vq_device_in_flight(&F.dev), 3);
+    for (uint16_t p = 0; p < 8; p++)
+        assert_true(used_poisoned(p)); /* the run is still open */
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, &a[3], 1), XCV_EINVAL); /* 3 is next */
+    const struct xcv_chain_done b[3] = {{3, 0}, {4, 7}, {5, 0}};
+    assert_int_equal(xcv_vq_device_push_burst(&F.dev, b, 3), 3);
+    rf_assert_used(&F, 0, 2, 5);
+    rf_assert_used(&F, 3, 4, 7);
+    assert_int_equal(xcv_vq_device_publish(&F.dev), 6);
+    rf_assert_used(&F, 5, 5, 0);
+    assert_true(used_poisoned(1) && used_poisoned(2) && used_poisoned(4));
+    const uint32_t want[6] = {0, 0, 5, 0, 7, 0};
+    for (unsigned i = 0; i < 6; i++)
+        rf_get_used_ok(&F.drv, TOK(i), want[i]);
+    rf_get_used_none(&F.drv);
+    assert_int_equal(xcv_vq_device_broken(&F.dev), 0);
+}
+
 static void device_ignores_avail_slots(void **state)
 {
     (void)state;
@@ -886,6 +919,7 @@ int main(void)
         cmocka_unit_test(end_to_end_random_chains),
         cmocka_unit_test(end_to_end_random_chains_indirect_event_idx),
         cmocka_unit_test(device_coalesces_zero_length_runs),
+        cmocka_unit_test(device_push_burst_coalesces_and_stops_out_of_order),
         cmocka_unit_test(device_ignores_avail_slots),
         cmocka_unit_test(device_push_out_of_order_is_refused),
         cmocka_unit_test(hostile_id_beyond_used_index_reach),
