@@ -275,12 +275,30 @@ int xcv_vq_driver_add_burst(struct xcv_vq_driver *q, const struct xcv_sg *sg, un
         return xcv_pdrv_add_burst(q, sg, n, device_writable, tokens);
     unsigned k = n < q->num_free ? n : q->num_free;
     uint16_t flags = device_writable ? (uint16_t)XCV_VRING_DESC_F_WRITE : (uint16_t)0u;
+    /* drv_put_desc() and drv_post() chain by chain, with the queue's indices in locals written
+     * back once: the descriptor and slot stores go through byte pointers, which would otherwise
+     * make the compiler reload every index after each of them. */
+    struct xcv_vq_drv_slot *slots = q->slots;
+    const uint16_t mask = q->mask;
+    uint16_t free_head = q->free_head;
+    uint16_t avail_idx = q->avail_idx;
     for (unsigned i = 0; i < k; i++) {
-        uint16_t head = q->free_head;
+        uint16_t head = free_head;
         drv_put_desc(q, head, sg[i].addr, sg[i].len, flags, 0);
-        q->free_head = q->slots[head].next;
-        drv_post(q, head, head, device_writable ? sg[i].len : 0u, 1u, tokens[i]);
+        free_head = slots[head].next;
+        slots[head].token = tokens[i];
+        slots[head].wlen = device_writable ? sg[i].len : 0u;
+        slots[head].last = head;
+        slots[head].ndesc = 1;
+        /* Avail ring slot: driver-written; the device reads it only after the avail index
+         * store. */
+        xcv_le16_store(q->avail + XCV_AVAIL_RING(avail_idx & mask), head);
+        avail_idx++;
     }
+    q->free_head = free_head;
+    q->avail_idx = avail_idx;
+    q->num_free = (uint16_t)(q->num_free - k);
+    q->in_flight = (uint16_t)(q->in_flight + k);
     return (int)k;
 }
 
