@@ -380,7 +380,8 @@ static int drv_refresh_used(struct xcv_vq_driver *q, uint16_t *idx)
     return XCV_OK;
 }
 
-static void drv_reclaim(struct xcv_vq_driver *q, uint16_t head)
+static inline __attribute__((always_inline)) void drv_reclaim(struct xcv_vq_driver *q,
+                                                              uint16_t head)
 {
     struct xcv_vq_drv_slot *s = &q->slots[head];
     if (q->in_order) {
@@ -404,7 +405,8 @@ static void drv_reclaim(struct xcv_vq_driver *q, uint16_t head)
  * chain up to that one. Bounded by the entries the used index covers (at most in_flight); the
  * walk reads this side's own slots only.
  */
-static int drv_get_in_order(struct xcv_vq_driver *q, void **token, uint32_t *len)
+static inline __attribute__((always_inline)) int drv_get_in_order(struct xcv_vq_driver *q,
+                                                                  void **token, uint32_t *len)
 {
     if (q->io_left == 0u) {
         /* Used entry: device-written before the used index we acquired; read each field once. */
@@ -445,7 +447,8 @@ static int drv_get_in_order(struct xcv_vq_driver *q, void **token, uint32_t *len
 }
 
 /* Take one used chain; the caller checked the queue (healthy) and the outputs. */
-static inline int drv_get_one(struct xcv_vq_driver *q, void **token, uint32_t *len)
+static inline __attribute__((always_inline)) int drv_get_one(struct xcv_vq_driver *q, void **token,
+                                                             uint32_t *len)
 {
     if (q->last_used == q->used_seen) {
         uint16_t idx;
