@@ -69,6 +69,23 @@ static int net_tx_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
     return 0;
 }
 
+/*
+ * Complete @k popped chains, in pop order, with one ring call. Should the ring refuse one (it
+ * cannot for chains just popped), that one and the rest are still offered one by one with
+ * length 0, so no buffer is kept from the driver; the refusal is returned.
+ */
+static int net_complete(struct xcv_vq_device *q, const struct xcv_chain_done *fin, unsigned k,
+                        int *staged)
+{
+    int pr = xcv_vq_device_push_burst(q, fin, k);
+    *staged = pr > 0 ? pr : 0;
+    if (pr == (int)k)
+        return XCV_OK;
+    for (unsigned i = (unsigned)*staged; i < k; i++)
+        (void)xcv_vq_device_push(q, fin[i].head, 0);
+    return pr < 0 ? pr : XCV_EINVAL;
+}
+
 int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
 {
     if (n == NULL)
@@ -103,9 +120,10 @@ int xcv_net_dev_run(struct xcv_net_dev *n, unsigned budget)
         }
         if (n->tx_calls != 0u && n->ops->transmit_done != NULL)
             n->ops->transmit_done(n->backend_ctx);
-        int pr = xcv_vq_device_push_burst(q, fin, k); /* in pop order */
-        if (pr != (int)k && err == 0)
-            err = pr < 0 ? pr : XCV_EINVAL; /* cannot happen for chains just popped */
+        int staged;
+        int pr = net_complete(q, fin, k, &staged);
+        if (pr != XCV_OK && err == 0)
+            err = pr;
         done += k;
         if (k < want)
             break;
@@ -354,18 +372,19 @@ static int net_rx_staged(struct xcv_net_dev *n, struct xcv_vq_device *q,
             fin[i].head = ch[i].head; /* taken for frames not delivered: returned empty */
             fin[i].len = 0;
         }
-        int pr = xcv_vq_device_push_burst(q, fin, k); /* in pop order */
-        if (pr != (int)k) {
-            /* Cannot happen for chains just popped; count only the frames staged. */
+        int staged;
+        int pr = net_complete(q, fin, k, &staged);
+        if (pr != XCV_OK) {
+            /* Only the frames staged with their length were delivered. */
             filled = 0;
             bytes = 0;
-            for (unsigned j = 0; pr > 0 && j < (unsigned)pr; j++) {
+            for (unsigned j = 0; j < (unsigned)staged; j++) {
                 if (fin[j].len != 0u) {
                     filled++;
                     bytes += fin[j].len - XCV_VIRTIO_NET_HDR_SIZE;
                 }
             }
-            ret = pr < 0 ? pr : XCV_EINVAL;
+            ret = pr;
         }
         n->stats.rx_frames += filled;
         n->stats.rx_bytes += bytes;
