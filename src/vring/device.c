@@ -338,6 +338,52 @@ static int dev_pop_one_of_burst(struct xcv_vq_device *q, struct xcv_chain *chain
 }
 
 /*
+ * In order, a burst of chains already published (avail_seen ahead of last_avail): the heads
+ * follow one another, so one-descriptor chains are taken in one loop with the ring's position
+ * in locals, each with the checks dev_pop_core() makes of such a chain (head not in flight,
+ * buffer inside a window). Stops at the first chain that is not one plain descriptor or fails a
+ * check, and leaves it to dev_pop_core(), which reads it again and reports it: what was read here
+ * of that chain decides nothing. Returns the chains taken.
+ */
+static unsigned dev_pop_run_in_order(struct xcv_vq_device *q, struct xcv_chain *chains, unsigned n)
+{
+    unsigned avail = (uint16_t)(q->avail_seen - q->last_avail);
+    unsigned m = n < avail ? n : avail;
+    struct xcv_vq_dev_slot *slots = q->slots;
+    const uint16_t mask = q->mask;
+    uint16_t head = q->io_next; /* masked: in range */
+    unsigned k = 0;
+    for (; k < m; k++) {
+        if (slots[head].busy)
+            break;
+        struct dev_desc d;
+        dev_read_desc(q->desc, head, &d);
+        if (d.flags & (XCV_VRING_DESC_F_NEXT | XCV_VRING_DESC_F_INDIRECT))
+            break;
+        void *p;
+        if (xcv_dev_translate(q, d.addr, d.len, &p) != XCV_OK)
+            break;
+        bool write = (d.flags & XCV_VRING_DESC_F_WRITE) != 0u;
+        struct xcv_chain *c = &chains[k];
+        c->iov[0].base = p;
+        c->iov[0].len = d.len;
+        c->head = head;
+        c->n_out = (uint16_t)(write ? 0u : 1u);
+        c->n_in = (uint16_t)(write ? 1u : 0u);
+        c->out_len = write ? 0u : d.len;
+        c->in_len = write ? d.len : 0u;
+        slots[head].busy = 1;
+        slots[head].in_len = c->in_len;
+        slots[head].ndesc = 1;
+        head = (uint16_t)((head + 1u) & mask);
+    }
+    q->io_next = head;
+    q->in_flight = (uint16_t)(q->in_flight + k);
+    q->last_avail = (uint16_t)(q->last_avail + k);
+    return k;
+}
+
+/*
  * A burst is popped: start the first buffer line of each chain, for reading when the driver
  * wrote it (a header to look at); for writing when the chain is device-writable, and then the
  * second line too when the buffer reaches into it (a 12-byte net header and a short frame
@@ -390,6 +436,12 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
     /* Bounded: every pass pops a chain or re-arms, and re-arms are counted too, so a driver
      * that moves its index back and forth cannot hold the caller here. */
     for (unsigned pass = 0; k < n && pass < 2u * n; pass++) {
+        if (q->in_order && !q->packed && q->last_avail != q->avail_seen) {
+            unsigned got = dev_pop_run_in_order(q, &chains[k], n - k);
+            k += got;
+            if (got != 0u)
+                continue; /* a pass that took chains */
+        }
         int r = q->packed ? xcv_pdev_pop_one(q, &chains[k]) : dev_pop_one_of_burst(q, &chains[k]);
         if (r == XCV_OK) {
             k++;
