@@ -13,6 +13,7 @@
 
 #include "../common/shm.h"
 #include "iov.h"
+#include "net_hdr.h"
 
 static bool net_negotiated(const struct xcv_net_dev *n, unsigned bit)
 {
@@ -49,7 +50,7 @@ static int net_tx_chain(void *ctx, const struct xcv_chain *c, uint32_t *written)
         (void)xcv_iov_gather(c->iov, c->n_out, 0, wire, sizeof(wire));
     }
     struct xcv_net_hdr h;
-    xcv_net_hdr_load(&h, wire);
+    xcv_net_hdr_decode(&h, wire);
     if (flen != 0u && k == 0) {
         k = xcv_iov_slice(c->iov, c->n_out, XCV_VIRTIO_NET_HDR_SIZE, flen, n->frame_iov,
                           XCV_NET_DEV_MAX_CHAIN);
@@ -162,7 +163,7 @@ static inline void net_rx_store_hdr(uint8_t *dst, const struct xcv_net_hdr *hdr)
     if (hdr != NULL) {
         struct xcv_net_hdr h = *hdr;
         h.num_buffers = 1; /* 5.1.6.4: one buffer */
-        xcv_net_hdr_store(dst, &h);
+        xcv_net_hdr_encode(dst, &h);
     } else {
         /* No offloads (the common case): every field 0 but num_buffers (bytes 10-11), 1. */
         xcv_le64_store(dst, 0u);
@@ -260,7 +261,7 @@ static int net_rx_one(struct xcv_net_dev *n, struct xcv_vq_device *q, bool mrg,
     /* 5.1.6.4: num_buffers is the number of buffers used (1 without MRG_RXBUF). */
     h.num_buffers = (uint16_t)k;
     uint8_t wire[XCV_VIRTIO_NET_HDR_SIZE];
-    xcv_net_hdr_store(wire, &h);
+    xcv_net_hdr_encode(wire, &h);
     /* Every chain before the last is filled; the last gets the rest. Device-writable memory of
      * these chains; the driver reads it after the used entries are published. */
     uint32_t off = 0;
@@ -303,7 +304,7 @@ static uint32_t net_rx_fill(const struct xcv_chain *c, const struct xcv_net_fram
         if (f->hdr != NULL)
             h = *f->hdr;
         h.num_buffers = 1; /* 5.1.6.4: one buffer without MRG_RXBUF */
-        xcv_net_hdr_store(wire, &h);
+        xcv_net_hdr_encode(wire, &h);
         (void)xcv_iov_scatter(c->iov, c->n_in, 0, wire, sizeof(wire));
         (void)xcv_iov_scatter(c->iov, c->n_in, XCV_VIRTIO_NET_HDR_SIZE, f->data, f->len);
     }

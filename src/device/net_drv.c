@@ -14,6 +14,7 @@
 
 #include "../common/prefetch.h"
 #include "../common/shm.h"
+#include "net_hdr.h"
 
 #define NET_DRV_KNOWN                                                                              \
     (XCV_FEATURE(XCV_VIRTIO_NET_F_MAC) | XCV_FEATURE(XCV_VIRTIO_NET_F_STATUS) |                    \
@@ -212,7 +213,7 @@ static void net_tx_header(void *buf, const struct xcv_net_hdr *hdr)
     if (hdr != NULL) {
         struct xcv_net_hdr h = *hdr;
         h.num_buffers = 0; /* 5.1.6.2.1: the driver sets num_buffers to 0 on transmit */
-        xcv_net_hdr_store((uint8_t *)buf, &h);
+        xcv_net_hdr_encode((uint8_t *)buf, &h);
     } else {
         xcv_le64_store(buf, 0u); /* no offloads: all 12 bytes 0, in two stores */
         xcv_le32_store((uint8_t *)buf + 8, 0u);
@@ -328,7 +329,7 @@ static int net_rx_take(struct xcv_net_drv *d, struct xcv_vq_driver *q, struct xc
         uint8_t w[XCV_VIRTIO_NET_HDR_SIZE];
         xcv_memcpy(w, tok, sizeof(w));
         struct xcv_net_hdr *h = &d->cur_hdr;
-        xcv_net_hdr_load(h, w);
+        xcv_net_hdr_decode(h, w);
         unsigned nb = d->mrg ? h->num_buffers : 1u;
         d->held[0] = tok;
         d->held_len[0] = ul;
@@ -463,7 +464,7 @@ int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, un
             struct xcv_net_rxref *f = &refs[done++];
             uint8_t w[XCV_VIRTIO_NET_HDR_SIZE];
             xcv_memcpy(w, tok[i], sizeof(w));
-            xcv_net_hdr_load(&f->hdr, w);
+            xcv_net_hdr_decode(&f->hdr, w);
             f->buf = tok[i];
             f->data = (uint8_t *)tok[i] + XCV_VIRTIO_NET_HDR_SIZE;
             f->len = ul[i] - XCV_VIRTIO_NET_HDR_SIZE;
