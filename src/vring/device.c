@@ -360,18 +360,12 @@ static unsigned dev_pop_run_in_order(struct xcv_vq_device *q, struct xcv_chain *
         dev_read_desc(q->desc, head, &d);
         if (d.flags & (XCV_VRING_DESC_F_NEXT | XCV_VRING_DESC_F_INDIRECT))
             break;
-        void *p;
-        if (xcv_dev_translate(q, d.addr, d.len, &p) != XCV_OK)
-            break;
-        bool write = (d.flags & XCV_VRING_DESC_F_WRITE) != 0u;
         struct xcv_chain *c = &chains[k];
-        c->iov[0].base = p;
-        c->iov[0].len = d.len;
-        c->head = head;
-        c->n_out = (uint16_t)(write ? 0u : 1u);
-        c->n_in = (uint16_t)(write ? 1u : 0u);
-        c->out_len = write ? 0u : d.len;
-        c->in_len = write ? d.len : 0u;
+        struct xcv_dev_chain_acc a = {0};
+        if (xcv_dev_chain_add(q, c, &a, d.addr, d.len, (d.flags & XCV_VRING_DESC_F_WRITE) != 0u) !=
+            XCV_OK)
+            break;
+        xcv_dev_chain_done(c, head, &a);
         slots[head].busy = 1;
         slots[head].in_len = c->in_len;
         slots[head].ndesc = 1;
@@ -490,46 +484,9 @@ static inline void dev_write_used(struct xcv_vq_device *q, uint16_t pos, uint16_
     xcv_le32_store(e + 4, len);
 }
 
-int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
-{
-    if (q == NULL)
-        return XCV_EINVAL;
-    if (q->broken != 0)
-        return XCV_EBROKEN;
-    if (q->packed)
-        return xcv_pdev_push(q, head, len);
-    if (head >= q->num || !q->slots[head].busy || len > q->slots[head].in_len)
-        return XCV_EINVAL;
-    q->last_head = head;
-    if (q->in_order) {
-        if (head != q->io_used)
-            return XCV_EINVAL; /* out of pop order */
-        q->io_used = (uint16_t)((head + q->slots[head].ndesc) & q->mask);
-        if (q->io_pend && q->io_len == 0u) {
-            /* The staged entry's chain wrote nothing: this chain joins its batch and the one
-             * entry names this chain instead. */
-            q->io_id = head;
-            q->io_len = len;
-        } else {
-            if (q->io_pend)
-                dev_write_used(q, q->io_pos, q->io_id, q->io_len);
-            q->io_pend = true;
-            q->io_pos = q->used_idx;
-            q->io_id = head;
-            q->io_len = len;
-        }
-    } else {
-        dev_write_used(q, q->used_idx, head, len);
-    }
-    q->slots[head].busy = 0;
-    q->in_flight--;
-    q->used_idx++;
-    return XCV_OK;
-}
-
 /*
- * The split ring's push for a burst: as xcv_vq_device_push() entry by entry, with the queue's
- * indices held in locals for the whole burst and written back once (the used-ring stores go
+ * The split ring's push, for one entry or a burst: entry by entry, with the queue's indices held
+ * in locals for the whole burst and written back once (the used-ring stores go
  * through byte pointers, which would otherwise make the compiler reload every index after each
  * of them). Stops at the first entry refused; returns the number staged or XCV_EINVAL.
  */
@@ -588,6 +545,18 @@ static int dev_push_burst_split(struct xcv_vq_device *q, const struct xcv_chain_
     q->in_flight = (uint16_t)(q->in_flight - i);
     q->used_idx = used_idx;
     return i != 0u || n == 0u ? (int)i : XCV_EINVAL;
+}
+
+int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
+{
+    if (q == NULL)
+        return XCV_EINVAL;
+    if (q->broken != 0)
+        return XCV_EBROKEN;
+    if (q->packed)
+        return xcv_pdev_push(q, head, len);
+    const struct xcv_chain_done one = {head, len};
+    return dev_push_burst_split(q, &one, 1) == 1 ? XCV_OK : XCV_EINVAL;
 }
 
 int xcv_vq_device_push_burst(struct xcv_vq_device *q, const struct xcv_chain_done *done, unsigned n)
