@@ -20,10 +20,11 @@
  * The driver runs on CPU 0 and the device on CPU 1 (when the machine has two).
  *
  * Usage: xcv_net_bench [--mode event|poll] [--seconds S] [--ring split|packed]
- *                      [--in-order yes|no]
- *        (default: both modes, 1 s each, split rings, in order; packed: the devices offer
- *        VIRTIO_F_RING_PACKED and the driver takes it; in order: the devices offer
- *        VIRTIO_F_IN_ORDER, which the driver takes with split rings)
+ *                      [--in-order yes|no] [--test all|tx|rx|loop]
+ *        (default: both modes, 1 s each, split rings, in order, every test; packed: the devices
+ *        offer VIRTIO_F_RING_PACKED and the driver takes it; in order: the devices offer
+ *        VIRTIO_F_IN_ORDER, which the driver takes with split rings; --test runs one direction
+ *        only, for profiling)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -46,6 +47,9 @@
 #define NET_SOURCE 1u /* net 1 and net 2 */
 #define NET_LOOP 3u
 #define N_NETS 4u
+#define TEST_TX 1u
+#define TEST_RX 2u
+#define TEST_LOOP 4u
 
 static const uint32_t sizes[N_SIZES] = {64u, 1500u};
 
@@ -54,6 +58,7 @@ struct opts {
     double seconds;
     bool packed;      /* offer packed rings */
     bool no_in_order; /* do not offer VIRTIO_F_IN_ORDER */
+    unsigned tests;   /* TEST_* bits */
     char socket[108];
     bool poll_mode; /* the run in progress */
 };
@@ -416,11 +421,11 @@ static int run_mode(struct opts *o)
     bool packed = (feat & XCV_FEATURE(XCV_VIRTIO_F_RING_PACKED)) != 0u;
     bool in_order = (feat & XCV_FEATURE(XCV_VIRTIO_F_IN_ORDER)) != 0u;
     struct figure ftx[N_SIZES] = {{0}}, frx[N_SIZES] = {{0}}, flp[N_SIZES] = {{0}};
-    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK && (o->tests & TEST_TX) != 0u; k++)
         r = bench_tx(&d, &tx, sizes[k], o->seconds, &ftx[k]);
-    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK && (o->tests & TEST_RX) != 0u; k++)
         r = bench_rx(&d, (uint16_t)(NET_SOURCE + k), sizes[k], o->seconds, &frx[k]);
-    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK && (o->tests & TEST_LOOP) != 0u; k++)
         r = bench_loop(&d, sizes[k], o->seconds, &flp[k]);
     if (r == XCV_OK)
         r = xcv_net_drv_reset(&tx);
@@ -430,13 +435,13 @@ static int run_mode(struct opts *o)
            "processes, %.1f s per figure\n",
            o->poll_mode ? "poll" : "event", packed ? "packed" : "split", in_order ? "yes" : "no",
            o->seconds);
-    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK && (o->tests & TEST_TX) != 0u; k++)
         printf("  driver -> device  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
                ftx[k].pps, ftx[k].gbps);
-    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK && (o->tests & TEST_RX) != 0u; k++)
         printf("  device -> driver  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
                frx[k].pps, frx[k].gbps);
-    for (unsigned k = 0; k < N_SIZES && r == XCV_OK; k++)
+    for (unsigned k = 0; k < N_SIZES && r == XCV_OK && (o->tests & TEST_LOOP) != 0u; k++)
         printf("  loop (forwarded)  %4u-byte frames  %9.0f pps  %6.2f Gbit/s\n", sizes[k],
                flp[k].pps, flp[k].gbps);
     if (r != XCV_OK || dev_rc != 0)
@@ -446,7 +451,8 @@ static int run_mode(struct opts *o)
 
 int main(int argc, char **argv)
 {
-    static struct opts o = {.mode = -1, .seconds = 1.0};
+    static struct opts o = {.mode = -1, .seconds = 1.0, .tests = TEST_TX | TEST_RX | TEST_LOOP};
+    bool bad = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--mode") == 0)
             o.mode = strcmp(argv[i + 1], "poll") == 0 ? 1 : 0;
@@ -456,10 +462,18 @@ int main(int argc, char **argv)
             o.packed = strcmp(argv[i + 1], "packed") == 0;
         else if (strcmp(argv[i], "--in-order") == 0)
             o.no_in_order = strcmp(argv[i + 1], "no") == 0;
+        else if (strcmp(argv[i], "--test") == 0)
+            o.tests = strcmp(argv[i + 1], "tx") == 0     ? TEST_TX
+                      : strcmp(argv[i + 1], "rx") == 0   ? TEST_RX
+                      : strcmp(argv[i + 1], "loop") == 0 ? TEST_LOOP
+                      : strcmp(argv[i + 1], "all") == 0  ? TEST_TX | TEST_RX | TEST_LOOP
+                                                         : 0u;
+        else
+            bad = true;
     }
-    if (argc % 2 == 0 || o.seconds <= 0.0 || o.seconds > 30.0) {
+    if (bad || argc % 2 == 0 || o.seconds <= 0.0 || o.seconds > 30.0 || o.tests == 0u) {
         fprintf(stderr, "usage: xcv_net_bench [--mode event|poll] [--seconds S] "
-                        "[--ring split|packed] [--in-order yes|no]\n");
+                        "[--ring split|packed] [--in-order yes|no] [--test all|tx|rx|loop]\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
