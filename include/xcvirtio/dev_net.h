@@ -512,9 +512,9 @@ int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, un
 
 /**
  * @brief Give a buffer lent by xcv_net_drv_receive_zc() back to the pool (driver role), once.
- * @return ::XCV_OK; ::XCV_EINVAL when @p buf is not a buffer of the driver's pool (a second
- *         release of the same buffer is caught only when the pool is full, see
- *         xcv_pool_free()).
+ * @return ::XCV_OK; ::XCV_EINVAL when @p buf is not a buffer of the driver's pool, or is not the
+ *         caller's: already released (free), or posted to the device (sent with
+ *         xcv_net_drv_send_zc() and not yet used). Nothing changes on an error.
  */
 int xcv_net_drv_release(struct xcv_net_drv *d, void *buf);
 
@@ -527,16 +527,16 @@ int xcv_net_drv_release(struct xcv_net_drv *d, void *buf);
  *
  * Ownership: each buffer sent passes to the driver, which returns it to the pool when the
  * device has used it; buffers not sent stay with the caller. A buffer must belong to the
- * caller (not posted, not in the pool's free list, not twice in one call): the driver checks
- * that it is a pool buffer but keeps no per-buffer state to catch a second use, which would
- * hand the same buffer out twice later.
+ * caller: the pool's per-buffer state (see pool.h) refuses one that is free (released), posted
+ * (sent before and not yet used, or a receive buffer), or twice in one call.
  *
  * @param d The driver.
  * @param refs @p count frames.
  * @param count Frames to send.
  * @return Frames sent (1..count), 0 for @p count 0; every reference is checked first, and one
- *         that is not a pool buffer or is too long fails the call with ::XCV_EINVAL (nothing
- *         sent); ::XCV_ENOSPC when the transmitq is full; ::XCV_ENODEV, a ring error.
+ *         that is too long, not a pool buffer, or not the caller's fails the call with
+ *         ::XCV_EINVAL (nothing sent, every buffer still the caller's); ::XCV_ENOSPC when the
+ *         transmitq is full; ::XCV_ENODEV, a ring error.
  */
 int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs, unsigned count);
 

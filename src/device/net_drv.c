@@ -7,6 +7,11 @@
  * frame. What the device wrote is read once, after the used entry was taken (acquire): the
  * header is copied into local memory before num_buffers is validated, and the used lengths
  * were checked by the ring against the bytes posted.
+ *
+ * Every buffer posted is lent in the pool (pool_state.h) and taken back when its chain is used
+ * or cancelled, so a buffer the device holds is refused by xcv_net_drv_release() and
+ * xcv_net_drv_send_zc(), and a buffer sent twice in one call is caught before anything is
+ * posted.
  */
 #include "xcvirtio/dev_net.h"
 #include "xcvirtio/error.h"
@@ -14,6 +19,7 @@
 
 #include "../common/prefetch.h"
 #include "../common/shm.h"
+#include "../platform/pool_state.h"
 #include "net_hdr.h"
 
 #define NET_DRV_KNOWN                                                                              \
@@ -34,10 +40,20 @@ static bool has(const struct xcv_net_drv *d, unsigned bit)
     return (xcv_vdrv_features(&d->vdrv) & XCV_FEATURE(bit)) != 0u;
 }
 
+/* Return a buffer taken back from the device to the pool. Its token came from this side's own
+ * slot table: a buffer this driver lent, or an owned one that other code posted on the queue
+ * directly (not lent: returned as it is). */
+static void net_put_lent(struct xcv_net_drv *d, void *buf)
+{
+    if (xcv_pool_put(d->pool, buf, XCV_POOL_LENT) != XCV_OK)
+        (void)xcv_pool_put(d->pool, buf, 0u);
+}
+
+/* Partial-frame buffers are owned: they were taken back (unlent) when taken from the ring. */
 static void net_free_held(struct xcv_net_drv *d)
 {
     for (unsigned i = 0; i < d->n_held; i++)
-        (void)xcv_pool_free(d->pool, d->held[i]);
+        (void)xcv_pool_put(d->pool, d->held[i], 0u);
     d->n_held = 0;
     d->want = 0;
 }
@@ -49,8 +65,8 @@ static void net_drv_cancel(void *ctx, struct xcv_vdrv *v, uint16_t q, void *toke
     (void)err;
     if (q == XCV_NET_RXQ && d->rx_posted > 0u)
         d->rx_posted--;
-    (void)xcv_pool_free(d->pool, token); /* tokens are the pool buffers posted */
-    net_free_held(d);                    /* a partial frame is gone with the device state */
+    net_put_lent(d, token); /* tokens are the pool buffers posted */
+    net_free_held(d);       /* a partial frame is gone with the device state */
 }
 
 static const struct xcv_vdrv_ops net_drv_ops = {.cancel = net_drv_cancel};
@@ -154,20 +170,21 @@ int xcv_net_drv_refill(struct xcv_net_drv *d)
         /* In bursts: take buffers from the pool, post them together. */
         struct xcv_sg sg[NET_DRV_BURST];
         void *buf[NET_DRV_BURST];
+        const uint32_t bs = d->pool->buf_size;
         unsigned want = d->rx_target - d->rx_posted;
         unsigned k = 0;
         if (want > NET_DRV_BURST)
             want = NET_DRV_BURST;
         for (; k < want; k++) {
-            buf[k] = xcv_pool_alloc(d->pool, &sg[k].addr);
+            buf[k] = xcv_pool_get(d->pool, &sg[k].addr, XCV_POOL_LENT);
             if (buf[k] == NULL)
                 break;
-            sg[k].len = xcv_pool_buf_size(d->pool); /* 5.1.6.3.1: all device-writable */
+            sg[k].len = bs; /* 5.1.6.3.1: all device-writable */
         }
         int r = k != 0u ? xcv_vq_driver_add_burst(q, sg, k, true, buf) : 0;
         unsigned added = r > 0 ? (unsigned)r : 0u;
         for (unsigned i = added; i < k; i++)
-            (void)xcv_pool_free(d->pool, buf[i]); /* the ring is full: back to the pool */
+            net_put_lent(d, buf[i]); /* the ring is full: back to the pool */
         if (r < 0 && r != XCV_ENOSPC)
             err = r;
         d->rx_posted += added;
@@ -244,7 +261,7 @@ static int net_reclaim_tx(struct xcv_net_drv *d, struct xcv_vq_driver *q)
         if (r < 0)
             return r;
         for (int i = 0; i < r; i++)
-            (void)xcv_pool_free(d->pool, tok[i]);
+            net_put_lent(d, tok[i]);
         if (r < (int)NET_DRV_BURST)
             return XCV_OK;
     }
@@ -277,7 +294,7 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
          * it.) The avail index is published once, below. */
         const struct xcv_net_frame *f = &frames[done];
         struct xcv_sg sg;
-        uint8_t *buf = (uint8_t *)xcv_pool_alloc(d->pool, &sg.addr);
+        uint8_t *buf = (uint8_t *)xcv_pool_get(d->pool, &sg.addr, XCV_POOL_LENT);
         if (buf == NULL) {
             err = XCV_ENOMEM;
             break;
@@ -289,7 +306,7 @@ int xcv_net_drv_send_burst(struct xcv_net_drv *d, const struct xcv_net_frame *fr
         sg.len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
         r = xcv_vq_driver_add(q, &sg, 1, 0, buf);
         if (r != XCV_OK) {
-            (void)xcv_pool_free(d->pool, buf);
+            net_put_lent(d, buf);
             err = r;
             break;
         }
@@ -322,9 +339,10 @@ static int net_rx_take(struct xcv_net_drv *d, struct xcv_vq_driver *q, struct xc
         if (ul < XCV_VIRTIO_NET_HDR_SIZE) {
             /* Returned without a frame (the device dropped one): reposted by the refill. */
             d->stats.rx_empty++;
-            (void)xcv_pool_free(d->pool, tok);
+            net_put_lent(d, tok);
             continue;
         }
+        (void)xcv_pool_move(d->pool, tok, XCV_POOL_LENT, 0u, NULL); /* held: this driver's */
         /* Device-written bytes: copy the header once, validate the copy. */
         uint8_t w[XCV_VIRTIO_NET_HDR_SIZE];
         xcv_memcpy(w, tok, sizeof(w));
@@ -348,6 +366,7 @@ static int net_rx_take(struct xcv_net_drv *d, struct xcv_vq_driver *q, struct xc
             return r; /* EAGAIN: the partial frame stays held until the rest arrives */
         if (d->rx_posted > 0u)
             d->rx_posted--;
+        (void)xcv_pool_move(d->pool, tok, XCV_POOL_LENT, 0u, NULL); /* held: this driver's */
         d->held[d->n_held] = tok;
         d->held_len[d->n_held] = ul;
         d->n_held++;
@@ -456,9 +475,10 @@ int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, un
                 d->rx_posted--;
             if (ul[i] < XCV_VIRTIO_NET_HDR_SIZE) {
                 d->stats.rx_empty++; /* returned without a frame: reposted by the refill */
-                (void)xcv_pool_free(d->pool, tok[i]);
+                net_put_lent(d, tok[i]);
                 continue;
             }
+            (void)xcv_pool_move(d->pool, tok[i], XCV_POOL_LENT, 0u, NULL); /* the caller's */
             /* Device-written bytes, published before the used entry: the header is copied
              * once into the reference; the frame bytes are lent as they are. */
             struct xcv_net_rxref *f = &refs[done++];
@@ -484,9 +504,16 @@ int xcv_net_drv_receive_zc(struct xcv_net_drv *d, struct xcv_net_rxref *refs, un
 
 int xcv_net_drv_release(struct xcv_net_drv *d, void *buf)
 {
-    if (d == NULL)
+    if (d == NULL || buf == NULL)
         return XCV_EINVAL;
-    return xcv_pool_free(d->pool, buf);
+    return xcv_pool_put(d->pool, buf, 0u); /* refuses a free or a lent (posted) buffer */
+}
+
+/* Give @p n references' buffers back to the caller (lent by the check, not posted). */
+static void net_unlend_refs(struct xcv_net_drv *d, const struct xcv_net_txref *refs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        (void)xcv_pool_move(d->pool, refs[i].buf, XCV_POOL_LENT, 0u, NULL);
 }
 
 int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs, unsigned count)
@@ -497,13 +524,18 @@ int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs,
     if (q == NULL)
         return XCV_ENODEV;
     uint32_t max = net_tx_max(d);
-    /* Every reference is checked before anything is posted; the bus addresses of the first
-     * burst are kept from the check (a larger count translates the rest again). */
+    /* Every reference is checked, and its buffer lent, before anything is posted: a buffer
+     * that is not the caller's (free, posted, or twice in this call) fails the call and the
+     * buffers lent so far go back to the caller. The bus addresses of the first burst are kept
+     * from the check (a larger count translates the rest again). */
     struct xcv_sg sg[NET_DRV_BURST];
     for (unsigned i = 0; i < count; i++) {
         uint64_t bus;
-        if (refs[i].len > max || xcv_pool_bus(d->pool, refs[i].buf, &bus) != XCV_OK)
+        if (refs[i].len > max ||
+            xcv_pool_move(d->pool, refs[i].buf, 0u, XCV_POOL_LENT, &bus) != XCV_OK) {
+            net_unlend_refs(d, refs, i);
             return XCV_EINVAL; /* nothing is posted */
+        }
         if (i < NET_DRV_BURST) {
             sg[i].addr = bus;
             sg[i].len = XCV_VIRTIO_NET_HDR_SIZE + refs[i].len;
@@ -512,8 +544,10 @@ int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs,
     if (count == 0u)
         return 0;
     int r = net_reclaim_tx(d, q);
-    if (r != XCV_OK)
+    if (r != XCV_OK) {
+        net_unlend_refs(d, refs, count);
         return r;
+    }
     unsigned done = 0;
     int err = XCV_OK;
     while (done < count) {
@@ -525,7 +559,7 @@ int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs,
                 (void)xcv_pool_bus(d->pool, f->buf, &sg[j].addr); /* checked above */
                 sg[j].len = XCV_VIRTIO_NET_HDR_SIZE + f->len;
             }
-            /* The buffer is the caller's until it is posted: plain stores of the header. */
+            /* Lent but not posted yet: the device cannot see it, plain stores of the header. */
             net_tx_header(f->buf, f->hdr);
             tok[j] = f->buf;
         }
@@ -540,6 +574,7 @@ int xcv_net_drv_send_zc(struct xcv_net_drv *d, const struct xcv_net_txref *refs,
             break;
         }
     }
+    net_unlend_refs(d, refs + done, count - done); /* not sent: the caller's again */
     return done == 0u ? err : net_tx_publish(d, q, done);
 }
 

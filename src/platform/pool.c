@@ -7,6 +7,7 @@
 #include "xcvirtio/error.h"
 
 #include "../common/shm.h"
+#include "pool_state.h"
 
 int xcv_pool_init(struct xcv_pool *pool, const struct xcv_window *region, uint32_t buf_size,
                   uint32_t *free_list, uint32_t free_list_len)
@@ -15,7 +16,7 @@ int xcv_pool_init(struct xcv_pool *pool, const struct xcv_window *region, uint32
         buf_size < 16u || (buf_size % 16u) != 0u)
         return XCV_EINVAL;
     uint64_t count = region->size / buf_size;
-    if (count == 0u || count > UINT32_MAX || free_list_len < count)
+    if (count == 0u || count >= XCV_POOL_END || free_list_len < count)
         return XCV_EINVAL;
     pool->region = *region;
     pool->free_list = free_list;
@@ -24,42 +25,41 @@ int xcv_pool_init(struct xcv_pool *pool, const struct xcv_window *region, uint32
     if ((buf_size & (buf_size - 1u)) == 0u)
         pool->shift = (uint8_t)__builtin_ctz(buf_size);
     pool->count = (uint32_t)count;
-    /* Hand out low addresses first: free_list is a stack. */
+    pool->span = count * buf_size;
+    /* Every buffer free, low addresses handed out first. */
     for (uint32_t i = 0; i < pool->count; i++)
-        free_list[i] = pool->count - 1u - i;
+        free_list[i] = XCV_POOL_FREE | (i + 1u < pool->count ? i + 1u : XCV_POOL_END);
+    pool->head = 0;
     pool->nfree = pool->count;
     return XCV_OK;
 }
 
 void *xcv_pool_alloc(struct xcv_pool *pool, uint64_t *bus)
 {
-    if (pool == NULL || bus == NULL || pool->nfree == 0u)
+    if (pool == NULL || bus == NULL)
         return NULL;
-    uint32_t i = pool->free_list[--pool->nfree];
-    uint64_t off = (uint64_t)i * pool->buf_size;
-    *bus = pool->region.bus_base + off;
-    return pool->region.local + off;
-}
-
-/* The index of the buffer starting at local offset @off, or UINT32_MAX. */
-static uint32_t pool_index(const struct xcv_pool *pool, uint64_t off)
-{
-    /* One division (none for a power-of-two size): this runs for every buffer freed. */
-    uint64_t i = pool->shift != 0u ? off >> pool->shift : off / pool->buf_size;
-    if (i >= pool->count || i * pool->buf_size != off)
-        return UINT32_MAX;
-    return (uint32_t)i;
+    return xcv_pool_get(pool, bus, 0u);
 }
 
 int xcv_pool_free(struct xcv_pool *pool, void *buf)
 {
-    if (pool == NULL || buf == NULL || (uint8_t *)buf < pool->region.local)
+    if (pool == NULL || buf == NULL)
         return XCV_EINVAL;
-    uint32_t i = pool_index(pool, (uint64_t)((uint8_t *)buf - pool->region.local));
-    if (i == UINT32_MAX || pool->nfree >= pool->count)
+    return xcv_pool_put(pool, buf, 0u);
+}
+
+int xcv_pool_lend(struct xcv_pool *pool, const void *buf, uint64_t *bus)
+{
+    if (pool == NULL || buf == NULL)
         return XCV_EINVAL;
-    pool->free_list[pool->nfree++] = i;
-    return XCV_OK;
+    return xcv_pool_move(pool, buf, 0u, XCV_POOL_LENT, bus);
+}
+
+int xcv_pool_unlend(struct xcv_pool *pool, const void *buf)
+{
+    if (pool == NULL || buf == NULL)
+        return XCV_EINVAL;
+    return xcv_pool_move(pool, buf, XCV_POOL_LENT, 0u, NULL);
 }
 
 void *xcv_pool_local(const struct xcv_pool *pool, uint64_t bus)
@@ -67,9 +67,9 @@ void *xcv_pool_local(const struct xcv_pool *pool, uint64_t bus)
     if (pool == NULL || bus < pool->region.bus_base)
         return NULL;
     uint64_t off = bus - pool->region.bus_base;
-    if (pool_index(pool, off) == UINT32_MAX)
+    if (xcv_pool_index_at(pool, off) == UINT32_MAX)
         return NULL;
-    return pool->region.local + off;
+    return pool->region.local + off; /* within the region: a buffer of it starts there */
 }
 
 uint32_t xcv_pool_buf_size(const struct xcv_pool *pool)
@@ -85,21 +85,16 @@ uint32_t xcv_pool_available(const struct xcv_pool *pool)
 /* The buffer containing @p and whether [off, off+len) fits in it. */
 int xcv_pool_bus(const struct xcv_pool *pool, const void *buf, uint64_t *bus)
 {
-    if (pool == NULL || buf == NULL || bus == NULL || (const uint8_t *)buf < pool->region.local)
+    if (pool == NULL || buf == NULL || bus == NULL || xcv_pool_index(pool, buf) == UINT32_MAX)
         return XCV_EINVAL;
-    uint64_t off = (uint64_t)((const uint8_t *)buf - pool->region.local);
-    if (pool_index(pool, off) == UINT32_MAX)
-        return XCV_EINVAL;
-    *bus = pool->region.bus_base + off;
+    *bus = pool->region.bus_base + (uint64_t)((const uint8_t *)buf - pool->region.local);
     return XCV_OK;
 }
 
 static int pool_range(const struct xcv_pool *pool, const void *buf, uint32_t off, uint32_t len)
 {
-    if (pool == NULL || buf == NULL || (const uint8_t *)buf < pool->region.local)
-        return XCV_EINVAL;
-    uint64_t boff = (uint64_t)((const uint8_t *)buf - pool->region.local);
-    if (pool_index(pool, boff) == UINT32_MAX || off > pool->buf_size || len > pool->buf_size - off)
+    if (pool == NULL || buf == NULL || xcv_pool_index(pool, buf) == UINT32_MAX ||
+        off > pool->buf_size || len > pool->buf_size - off)
         return XCV_EINVAL;
     return XCV_OK;
 }

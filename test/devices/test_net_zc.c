@@ -555,6 +555,50 @@ static void test_send_zc_bad_ref_posts_nothing(void **state)
 }
 
 /* With 1024-byte buffers the buffer is the limit (below MTU + 14). */
+/* A buffer that is not the caller's: released (free), twice in one call, or posted and not yet
+ * used. The call fails whole, nothing is posted, and every buffer stays where it was. */
+static void test_send_zc_refuses_buffers_not_the_callers(void **state)
+{
+    (void)state;
+    fx_pump();
+    struct xcv_net_txref t[3];
+    for (unsigned i = 0; i < 3; i++)
+        build_ref(&t[i], nf_take_buf(NULL), 80u + i, (uint8_t)(20u + i), NULL);
+    struct xcv_net_txref gone;
+    build_ref(&gone, nf_take_buf(NULL), 64, 1, NULL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, gone.buf), XCV_OK);
+    const uint32_t avail = xcv_pool_available(&fx.pool);
+    const unsigned rings = fx.drv_rings;
+    struct xcv_net_txref released[3] = {t[0], gone, t[1]};
+    struct xcv_net_txref twice[3] = {t[0], t[1], t[0]};
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, released, 3), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, twice, 3), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &gone, 1), XCV_EINVAL);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 0);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    assert_int_equal(fx.drv_rings, rings);
+    assert_true(header_untouched(t[0].buf));
+    /* Still the caller's: the refused calls gave them back. */
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, t, 2), 2);
+    /* Posted, not yet used: neither sent again nor released. */
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t[1], 1), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, t[0].buf), XCV_EINVAL);
+    assert_int_equal(xcv_vq_driver_in_flight(nf_txq()), 2);
+    fx_pump();
+    assert_int_equal(cap.calls, 2);
+    assert_captured_ref(0, &t[0]);
+    assert_captured_ref(1, &t[1]);
+    /* Used and reclaimed by the next send: in the pool now, so free, not the caller's. */
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t[2], 1), 1);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail + 2u);
+    assert_int_equal(xcv_net_drv_send_zc(&ndrv, &t[0], 1), XCV_EINVAL);
+    assert_int_equal(xcv_net_drv_release(&ndrv, t[1].buf), XCV_EINVAL);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail + 2u);
+    fx_pump();
+    assert_int_equal(cap.calls, 3);
+    nf_assert_reset_returns_all();
+}
+
 static void test_send_zc_len_limit_is_buffer(void **state)
 {
     (void)state;
@@ -1010,6 +1054,7 @@ int main(void)
         ZC_TEST(test_receive_zc_long_burst, full_rx),
         ZC_TEST(test_send_zc_in_place, plain),
         ZC_TEST(test_send_zc_bad_ref_posts_nothing, plain),
+        ZC_TEST(test_send_zc_refuses_buffers_not_the_callers, plain),
         ZC_TEST(test_send_zc_len_limit_is_buffer, buf_1k),
         ZC_TEST(test_send_zc_ring_full, plain),
         ZC_TEST(test_forward_in_place, plain),
