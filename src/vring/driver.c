@@ -493,12 +493,92 @@ int xcv_vq_driver_get_used(struct xcv_vq_driver *q, void **token, uint32_t *len)
     return drv_get_one(q, token, len);
 }
 
+/*
+ * In order, every chain in flight one descriptor: drv_get_one() chain after chain, with the
+ * queue's indices in locals written back once (the token and length stores go through pointers
+ * that could alias the queue object, after which the compiler would reload every index). The
+ * same reads and checks, in the same order: the used index is read when everything it covered
+ * was taken, the entry at the used position once per batch, each field once.
+ */
+static int drv_get_burst_in_order1(struct xcv_vq_driver *q, void **tokens, uint32_t *lens,
+                                   unsigned n)
+{
+    struct xcv_vq_drv_slot *const slots = q->slots;
+    const uint8_t *const used = q->used;
+    const uint16_t mask = q->mask;
+    uint16_t last = q->last_used;
+    uint16_t seen = q->used_seen;
+    uint16_t oldest = q->io_oldest;
+    uint16_t left = q->io_left;
+    uint32_t io_len = q->io_len;
+    unsigned k = 0;
+    int err = XCV_OK;
+    while (k < n) {
+        if (last == seen) {
+            xcv_cache_invalidate(q->port, used, 4u);
+            /* used->idx: device-written; acquire orders the entry reads after it. It may cover
+             * at most the chains still in flight. */
+            uint16_t v = xcv_shm_load_acquire16(used + XCV_USED_IDX);
+            if ((uint16_t)(v - last) > (uint16_t)(q->in_flight - k)) {
+                err = XCV_EPROTO_USED_IDX;
+                break;
+            }
+            if (v == last) {
+                /* Polled empty: start the next entry's line (a hint; see drv_get_one()). */
+                xcv_prefetch_read(used + XCV_USED_RING(last & mask));
+                break;
+            }
+            seen = v;
+            xcv_cache_invalidate(q->port, used + XCV_USED_RING(0), (size_t)8u * q->num);
+        }
+        if (left == 0u) {
+            /* Used entry: device-written before the index acquired; each field read once. The
+             * chain it names is as many chains after the oldest as it is descriptors after it. */
+            const uint8_t *e = used + XCV_USED_RING(last & mask);
+            uint32_t id = xcv_le32_load(e);
+            uint32_t used_len = xcv_le32_load(e + 4);
+            uint16_t b = (uint16_t)(((id - oldest) & mask) + 1u);
+            if (id >= q->num || b > (uint16_t)(seen - last)) {
+                err = XCV_EPROTO_USED_ID; /* not a chain the index covers */
+                break;
+            }
+            if (used_len > slots[id].wlen) {
+                err = XCV_EPROTO_USED_LEN;
+                break;
+            }
+            left = b;
+            io_len = used_len;
+        }
+        tokens[k] = slots[oldest].token;
+        slots[oldest].token = NULL;
+        lens[k] = left == 1u ? io_len : 0u; /* the entry names the batch's last chain */
+        left--;
+        oldest = (uint16_t)((oldest + 1u) & mask);
+        last++;
+        k++;
+    }
+    q->last_used = last;
+    q->used_seen = seen;
+    q->io_oldest = oldest;
+    q->io_left = left;
+    q->io_len = io_len;
+    q->num_free = (uint16_t)(q->num_free + k);
+    q->in_flight = (uint16_t)(q->in_flight - k);
+    if (err != XCV_OK) {
+        int r = drv_break(q, err);
+        return k != 0u ? (int)k : r; /* broken now: the next call reports it */
+    }
+    return (int)k;
+}
+
 int xcv_vq_driver_get_used_burst(struct xcv_vq_driver *q, void **tokens, uint32_t *lens, unsigned n)
 {
     if (q == NULL || ((tokens == NULL || lens == NULL) && n != 0u))
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
+    if (q->in_order && q->io_multi == 0u)
+        return drv_get_burst_in_order1(q, tokens, lens, n);
     unsigned k = 0;
     while (k < n) {
         int r = q->packed ? xcv_pdrv_get_one(q, &tokens[k], &lens[k])

@@ -715,6 +715,118 @@ static void hostile_valid_batch_of_three(void **state)
     assert_int_equal(xcv_vq_driver_broken(&F.drv), 0);
 }
 
+/* Eight one-descriptor chains (heads 0..7, 50 writable bytes each), published: the burst take
+ * holds the queue's indices in locals while every chain in flight is one descriptor. */
+static void single_setup(void)
+{
+    setup_with(8, 0, false);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(post(1, 0, i, TOK(i)), XCV_OK);
+    assert_int_equal(xcv_vq_driver_publish(&F.drv), 8);
+}
+
+/* Take @p n with one burst call, expecting @p want chains from token @p first on, with the
+ * lengths in @p lens_want. */
+static void burst_ok(unsigned n, int want, unsigned first, const uint32_t *lens_want)
+{
+    void *tok[8];
+    uint32_t lens[8];
+    assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, tok, lens, n), want);
+    for (int i = 0; i < want; i++) {
+        assert_ptr_equal(tok[i], TOK(first + (unsigned)i));
+        assert_int_equal(lens[i], lens_want[i]);
+    }
+}
+
+static void burst_of_single_descriptor_chains(void **state)
+{
+    (void)state;
+    single_setup();
+    /* Empty: nothing, nothing broken. */
+    burst_ok(8, 0, 0, NULL);
+    /* A batch of three (one entry naming head 2, the index three on), then a single: the
+     * burst stops at the index. */
+    rf_set_used(&F, 0, 2, 40, 3);
+    rf_set_used(&F, 3, 3, 10, 4);
+    static const uint32_t l1[4] = {0, 0, 40, 10};
+    burst_ok(8, 4, 0, l1);
+    assert_int_equal(xcv_vq_driver_num_free(&F.drv), 4);
+    /* A count smaller than the batch: the batch goes on in the next call, which reads the
+     * index again when the batch is done (nothing new: it stops there). */
+    rf_set_used(&F, 4, 6, 50, 7);
+    static const uint32_t l2[2] = {0, 0};
+    burst_ok(2, 2, 4, l2);
+    static const uint32_t l3[1] = {50};
+    burst_ok(8, 1, 6, l3);
+    /* Post again (wrapping into descriptors 0..), complete the last old one and two new. */
+    assert_int_equal(post(1, 0, 0, TOK(8)), XCV_OK);
+    assert_int_equal(post(1, 0, 1, TOK(9)), XCV_OK);
+    assert_int_equal(xcv_vq_driver_publish(&F.drv), 2);
+    rf_set_used(&F, 7, 7, 1, 8);
+    rf_set_used(&F, 0, 1, 2, 10); /* head 1: the batch of tokens 8 and 9 */
+    void *tok[8];
+    uint32_t lens[8];
+    assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, tok, lens, 8), 3);
+    assert_ptr_equal(tok[0], TOK(7));
+    assert_ptr_equal(tok[1], TOK(8));
+    assert_ptr_equal(tok[2], TOK(9));
+    assert_int_equal(lens[0], 1);
+    assert_int_equal(lens[1], 0);
+    assert_int_equal(lens[2], 2);
+    assert_int_equal(xcv_vq_driver_num_free(&F.drv), 8);
+    assert_int_equal(xcv_vq_driver_in_flight(&F.drv), 0);
+    assert_int_equal(TP.log_error_calls, 0);
+}
+
+/* A hostile entry in the middle of a burst: the chains before it are returned, the queue breaks
+ * with the entry's error, and the next call reports it. */
+static void burst_of_single_descriptor_chains_hostile(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t id, len;
+        uint16_t idx;
+        int err;
+    } bad[] = {
+        {9, 0, 4, XCV_EPROTO_USED_ID},        /* out of range */
+        {0x10002u, 0, 4, XCV_EPROTO_USED_ID}, /* head 2 in the low half */
+        {0, 0, 4, XCV_EPROTO_USED_ID},        /* head 0: taken already */
+        {5, 0, 4, XCV_EPROTO_USED_ID},        /* in flight, beyond the index's reach */
+        {2, 51, 4, XCV_EPROTO_USED_LEN},      /* one byte too many */
+        {2, 0, 10, XCV_EPROTO_USED_IDX},      /* index ahead of the chains in flight */
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        single_setup();
+        TP.log_error_calls = 0;
+        rf_set_used(&F, 0, 1, 7, 2); /* chains 0 and 1: fine */
+        if (bad[i].err == XCV_EPROTO_USED_IDX) {
+            rf_set_used_idx(&F, 2);
+            void *t0[2];
+            uint32_t l0[2];
+            assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, t0, l0, 2), 2);
+        }
+        rf_set_used(&F, 2, bad[i].id, bad[i].len, bad[i].idx);
+        void *tok[8];
+        uint32_t lens[8];
+        int want = bad[i].err == XCV_EPROTO_USED_IDX ? bad[i].err : 2;
+        assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, tok, lens, 8), want);
+        if (want == 2) {
+            assert_ptr_equal(tok[0], TOK(0));
+            assert_ptr_equal(tok[1], TOK(1));
+            assert_int_equal(lens[1], 7);
+        }
+        assert_int_equal(xcv_vq_driver_broken(&F.drv), bad[i].err);
+        assert_int_equal(xcv_vq_driver_get_used_burst(&F.drv, tok, lens, 8), XCV_EBROKEN);
+        tp_assert_logged_once(&TP, bad[i].err, QI);
+        /* Every chain not taken is still detachable, oldest first. */
+        for (unsigned k = 2; k < 8; k++) {
+            assert_int_equal(xcv_vq_driver_detach_unused(&F.drv, tok), XCV_OK);
+            assert_ptr_equal(tok[0], TOK(k));
+        }
+        assert_int_equal(xcv_vq_driver_detach_unused(&F.drv, tok), XCV_EAGAIN);
+    }
+}
+
 /* ---- f. refused combinations ---- */
 
 static void packed_with_in_order_is_refused(void **state)
@@ -928,6 +1040,8 @@ int main(void)
         cmocka_unit_test(hostile_len_too_large_on_batch_last),
         cmocka_unit_test(hostile_used_index_beyond_in_flight),
         cmocka_unit_test(hostile_valid_batch_of_three),
+        cmocka_unit_test(burst_of_single_descriptor_chains),
+        cmocka_unit_test(burst_of_single_descriptor_chains_hostile),
         cmocka_unit_test(packed_with_in_order_is_refused),
         cmocka_unit_test(device_set_base_in_order),
         cmocka_unit_test(detach_unused_oldest_first_then_reset),
