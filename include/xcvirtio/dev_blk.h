@@ -326,6 +326,16 @@ int xcv_blk_drv_kick(struct xcv_blk_drv *b);
 int xcv_blk_drv_complete(struct xcv_blk_drv *b, struct xcv_blk_req **req);
 
 /**
+ * @brief Reset the device (driver role). Every request in flight is completed with
+ * ::XCV_ECANCELED: xcv_blk_drv_complete() hands each back once (its header buffer is back in
+ * the pool already), and then the caller owns it and its data buffers again. The driver can be
+ * opened again.
+ * @return ::XCV_OK; ::XCV_EINVAL for a NULL driver; or the error of the reset request
+ *         (requests are cancelled regardless).
+ */
+int xcv_blk_drv_reset(struct xcv_blk_drv *b);
+
+/**
  * @brief Synchronous read or write of @p len bytes (a multiple of 512) at @p sector, copying
  * through pool buffers; polls the transport while waiting, bounded by its timeout.
  * @param b The driver.

@@ -140,7 +140,6 @@ struct xcv_console_drv {
     uint32_t cur_len;                                   /**< @private bytes in it */
     uint32_t cur_off;                                   /**< @private bytes already returned */
     uint16_t rx_want;                                   /**< @private */
-    uint16_t rx_posted;                                 /**< @private */
 };
 
 /**
@@ -182,6 +181,16 @@ int xcv_console_drv_write(struct xcv_console_drv *d, const void *buf, uint32_t l
  * @return Bytes copied into @p buf (0 when none), or a negative ::xcv_err.
  */
 int xcv_console_drv_read(struct xcv_console_drv *d, void *buf, uint32_t cap);
+
+/**
+ * @brief Reset the device and return every driver buffer to the pool (driver role): the posted
+ * receive and transmit buffers, and the receive buffer being read (bytes not yet read from it
+ * are dropped). The driver can be opened again with xcv_console_drv_open() /
+ * xcv_console_drv_open_on().
+ * @return ::XCV_OK; ::XCV_EINVAL for a NULL driver; or the error of the reset request
+ *         (buffers are returned regardless).
+ */
+int xcv_console_drv_reset(struct xcv_console_drv *d);
 
 /**
  * @brief Read the console size from config space.

@@ -147,6 +147,14 @@ int xcv_rng_drv_open_on(struct xcv_rng_drv *d, const struct xcv_vdrv_transport *
  */
 int xcv_rng_drv_read(struct xcv_rng_drv *d, void *buf, uint32_t len);
 
+/**
+ * @brief Reset the device (driver role), for example before the compartment stops using it.
+ * The driver holds no buffer between calls (xcv_rng_drv_read() returns each to the pool before
+ * it returns). The driver can be opened again.
+ * @return ::XCV_OK; ::XCV_EINVAL for a NULL driver; or the error of the reset request.
+ */
+int xcv_rng_drv_reset(struct xcv_rng_drv *d);
+
 #ifdef __cplusplus
 }
 #endif

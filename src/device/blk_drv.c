@@ -224,6 +224,13 @@ int xcv_blk_drv_kick(struct xcv_blk_drv *b)
     return r < 0 ? r : XCV_OK;
 }
 
+int xcv_blk_drv_reset(struct xcv_blk_drv *b)
+{
+    if (b == NULL)
+        return XCV_EINVAL;
+    return xcv_vdrv_reset(&b->vdrv); /* requests in flight go to the cancelled list */
+}
+
 int xcv_blk_drv_complete(struct xcv_blk_drv *b, struct xcv_blk_req **out)
 {
     if (b == NULL || out == NULL)

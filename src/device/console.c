@@ -332,6 +332,20 @@ int xcv_console_drv_read(struct xcv_console_drv *d, void *buf, uint32_t cap)
     return (int)done;
 }
 
+int xcv_console_drv_reset(struct xcv_console_drv *d)
+{
+    if (d == NULL)
+        return XCV_EINVAL;
+    /* Posted buffers (receive and transmit) come back through con_drv_cancel(). */
+    int r = xcv_vdrv_reset(&d->vdrv);
+    if (d->cur != NULL) {
+        /* Taken from the ring and partly read: the driver's own, not the device's. */
+        (void)xcv_pool_free(d->pool, d->cur);
+        d->cur = NULL;
+    }
+    return r;
+}
+
 int xcv_console_drv_get_size(struct xcv_console_drv *d, uint16_t *cols, uint16_t *rows)
 {
     if (d == NULL || cols == NULL || rows == NULL)

@@ -204,3 +204,10 @@ int xcv_rng_drv_read(struct xcv_rng_drv *d, void *buf, uint32_t len)
     }
     return XCV_OK;
 }
+
+int xcv_rng_drv_reset(struct xcv_rng_drv *d)
+{
+    if (d == NULL)
+        return XCV_EINVAL;
+    return xcv_vdrv_reset(&d->vdrv); /* nothing is posted between reads */
+}

@@ -415,7 +415,8 @@ static void test_hostile_window_then_reset(void **state)
     assert_true(st >= 0);
     assert_true(st & XCV_VIRTIO_STATUS_NEEDS_RESET);
     /* The driver's reset reclaims the chain; reopen and use the device again. */
-    assert_int_equal(xcv_vdrv_reset(&bdrv.vdrv), XCV_OK);
+    assert_int_equal(xcv_blk_drv_reset(NULL), XCV_EINVAL);
+    assert_int_equal(xcv_blk_drv_reset(&bdrv), XCV_OK);
     struct xcv_blk_req *r;
     assert_int_equal(xcv_blk_drv_complete(&bdrv, &r), XCV_OK);
     assert_ptr_equal(r, &rawreq);
@@ -517,7 +518,7 @@ static void test_hostile_device(void **state)
     assert_int_equal(xcv_blk_drv_submit(&bdrv, &pending, XCV_VIRTIO_BLK_T_GET_ID, 0, NULL, 0),
                      XCV_OK);
     /* Not kicked: the device never sees it. Reset reclaims it with ECANCELED. */
-    assert_int_equal(xcv_vdrv_reset(&bdrv.vdrv), XCV_OK);
+    assert_int_equal(xcv_blk_drv_reset(&bdrv), XCV_OK);
     struct xcv_blk_req *r;
     assert_int_equal(xcv_blk_drv_complete(&bdrv, &r), XCV_OK);
     assert_ptr_equal(r, &pending);

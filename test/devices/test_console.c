@@ -103,6 +103,37 @@ static void test_rx(void **state)
     assert_int_equal(xcv_console_dev_feed(&cdev, big, 10), 10);
 }
 
+/* A reset returns every buffer: the posted ones, the transmit ones in flight and the receive
+ * buffer being read; the bytes not read yet are dropped, and a reopened driver starts clean. */
+static void test_reset_returns_partly_read_buffer(void **state)
+{
+    (void)state;
+    fx_pump();
+    const uint32_t avail0 = xcv_pool_available(&fx.pool); /* 8 receive buffers posted */
+    uint8_t in[100];
+    for (unsigned i = 0; i < sizeof(in); i++)
+        in[i] = (uint8_t)(i + 1u);
+    assert_int_equal(xcv_console_dev_feed(&cdev, in, sizeof(in)), 100); /* 64 + 36 bytes */
+    uint8_t got[10];
+    assert_int_equal(xcv_console_drv_read(&cdrv, got, sizeof(got)), 10); /* first buffer: 10 */
+    assert_memory_equal(got, in, 10);
+    assert_int_equal(xcv_console_drv_write(&cdrv, "abc", 3), 3); /* one in flight */
+    assert_int_equal(xcv_pool_available(&fx.pool), avail0 - 1u);
+    assert_int_equal(xcv_console_drv_reset(&cdrv), XCV_OK);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail0 + 8u);
+    assert_int_equal(xcv_console_drv_read(&cdrv, got, sizeof(got)), XCV_ENODEV);
+    assert_int_equal(xcv_console_drv_reset(NULL), XCV_EINVAL);
+    /* Open again: new bytes only. */
+    fx_pump();
+    struct xcv_console_drv_config dc = {.dev_num = 0, .pool = &fx.pool, .rx_buffers = 8};
+    assert_int_equal(xcv_console_drv_open(&cdrv, &fx.dch, &dc), XCV_OK);
+    fx_pump();
+    assert_int_equal(xcv_pool_available(&fx.pool), avail0);
+    assert_int_equal(xcv_console_dev_feed(&cdev, "xyz", 3), 3);
+    assert_int_equal(xcv_console_drv_read(&cdrv, got, sizeof(got)), 3);
+    assert_memory_equal(got, "xyz", 3);
+}
+
 static void test_size(void **state)
 {
     (void)state;
@@ -159,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_tx, setup),
         cmocka_unit_test_setup(test_rx, setup),
+        cmocka_unit_test_setup(test_reset_returns_partly_read_buffer, setup),
         cmocka_unit_test_setup(test_size, setup),
         cmocka_unit_test_setup(test_hostile_direction, setup),
     };

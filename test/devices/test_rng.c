@@ -61,6 +61,17 @@ static void test_read_bytes(void **state)
     assert_int_equal(xcv_rng_dev_stats(&rdev)->bytes, 1000);
     assert_int_equal(xcv_rng_dev_stats(&rdev)->requests, 4); /* 256-byte pool buffers */
     assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    /* Reset: not open any more, nothing lost; open again and read on. */
+    assert_int_equal(xcv_rng_drv_reset(&rdrv), XCV_OK);
+    assert_int_equal(xcv_rng_drv_reset(NULL), XCV_EINVAL);
+    assert_int_equal(xcv_rng_drv_read(&rdrv, buf, 1), XCV_ENODEV);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
+    fx_pump();
+    struct xcv_rng_drv_config dc = {.dev_num = 0, .pool = &fx.pool};
+    assert_int_equal(xcv_rng_drv_open(&rdrv, &fx.dch, &dc), XCV_OK);
+    assert_int_equal(xcv_rng_drv_read(&rdrv, buf, 3), XCV_OK);
+    assert_int_equal(buf[0], (uint8_t)1000u);
+    assert_int_equal(xcv_pool_available(&fx.pool), avail);
 }
 
 /* 5.4.6.2: the device MAY use less than the whole buffer; 5.4.6.1: the driver MUST examine the

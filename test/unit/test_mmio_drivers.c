@@ -837,7 +837,7 @@ static void test_console(void **state)
 
         /* Reset: the posted receive buffers and the used transmit buffers come back. */
         assert_int_equal(xcv_console_drv_write(&cdrv, hello, 5), 5);
-        assert_int_equal(xcv_vdrv_reset(&cdrv.vdrv), XCV_OK);
+        assert_int_equal(xcv_console_drv_reset(&cdrv), XCV_OK);
         assert_int_equal(xcv_pool_available(&pool), POOL_N);
         assert_int_equal(S.status, 0);
         assert_int_equal(xcv_console_drv_write(&cdrv, hello, 5), XCV_ENODEV);
