@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The virtio-mmio driver transport against a simulated register block (through the
+ * The virtio-mmio driver transport against a simulated register block (mmio_sim.h, through the
  * ::xcv_mmio_regs_ops accessors): the exact register sequences of the modern and legacy
  * initialisation, queue placement, QueueNotify, config space widths and the generation
  * counter, InterruptStatus handling, reset and reopen, the rng driver end to end, and a
@@ -21,26 +21,20 @@
 #include "xcvirtio/pool.h"
 #include "xcvirtio/virtio.h"
 
-#define NQ 4u
-#define DMA_BYTES (128u * 1024u)
+#define NQ 4u /* the simulated device's queues */
+#define MMIO_SIM_QUEUES NQ
+#include "mmio_sim.h"
 
-/* ---- the simulated device ---- */
-
-struct simq {
-    uint32_t num_max, num, ready, pfn, align;
-    uint64_t desc, avail, used;
-    uint16_t last_avail;
-};
+/* ---- the simulated device: an rng behind the register file of mmio_sim.h ---- */
 
 struct sim {
-    uint32_t magic, version, device_id, vendor;
-    uint64_t dev_features, drv_features;
-    uint32_t dev_sel, drv_sel, queue_sel, guest_page;
-    uint32_t status, isr, gen;
-    struct simq q[NQ];
+    struct mmio_sim regs;
+    uint32_t magic, device_id, vendor;
+    uint64_t dev_features;
+    uint32_t num_max[NQ];    /* QueueNumMax of each queue */
+    uint16_t last_avail[NQ]; /* the next available ring entry the device takes, per queue */
     uint8_t config[XCV_MMIO_CONFIG_MAX];
     uint32_t notifies[NQ];
-    uint32_t acks;
     uint32_t status_writes[16];
     unsigned n_status_writes;
     unsigned widths[XCV_MMIO_CONFIG_MAX]; /* width of the last config access at each offset */
@@ -60,208 +54,145 @@ struct sim {
 
 static struct sim S;
 
-/* Bus addresses: the DMA area and the rng test's pool sit at low bus addresses (a legacy
- * QueuePFN holds 32 bits of 4 KiB pages), translated here as a device's IOMMU would. */
-#define DMA_BUS UINT64_C(0x40000000)
-#define POOL_BUS UINT64_C(0x50000000)
+/* The rng test's pool, seen by the device at MMIO_SIM_POOL_BUS. */
 #define POOL_BYTES (8u * 256u)
 
-static _Alignas(4096) uint8_t dma[DMA_BYTES];
 static _Alignas(64) uint8_t pool_mem[POOL_BYTES];
 
 static uint8_t *ptr(uint64_t bus)
 {
-    if (bus >= DMA_BUS && bus < DMA_BUS + DMA_BYTES)
-        return dma + (bus - DMA_BUS);
-    if (bus >= POOL_BUS && bus < POOL_BUS + POOL_BYTES)
-        return pool_mem + (bus - POOL_BUS);
+    if (bus >= MMIO_SIM_DMA_BUS && bus < MMIO_SIM_DMA_BUS + MMIO_SIM_DMA_BYTES)
+        return mmio_sim_dma + (bus - MMIO_SIM_DMA_BUS);
+    if (bus >= MMIO_SIM_POOL_BUS && bus < MMIO_SIM_POOL_BUS + POOL_BYTES)
+        return pool_mem + (bus - MMIO_SIM_POOL_BUS);
     fail_msg("device access outside the DMA area and the pool: 0x%llx", (unsigned long long)bus);
     return NULL;
 }
 
 static void sim_reset_device(void)
 {
-    S.status = 0;
-    S.isr = 0;
+    S.regs.status = 0;
+    S.regs.isr = 0;
     for (unsigned i = 0; i < NQ; i++) {
-        S.q[i].ready = 0;
-        S.q[i].pfn = 0;
-        S.q[i].last_avail = 0;
+        S.regs.q[i].ready = 0;
+        S.regs.q[i].pfn = 0;
+        S.last_avail[i] = 0;
     }
-    S.drv_features = 0;
+    S.regs.drv_features = 0;
 }
 
 /* Where the three areas of queue @qi are, for either register layout. */
-static void sim_rings(const struct simq *q, uint8_t **desc, uint8_t **avail, uint8_t **used)
+static void sim_rings(const struct mmio_sim_queue *q, uint8_t **desc, uint8_t **avail,
+                      uint8_t **used)
 {
-    if (S.version == 1u) {
-        uint64_t base = (uint64_t)q->pfn * S.guest_page;
-        uint64_t a = base + 16u * q->num;
-        uint64_t u = (a + 6u + 2u * q->num + q->align - 1u) & ~(uint64_t)(q->align - 1u);
-        *desc = ptr(base);
-        *avail = ptr(a);
-        *used = ptr(u);
-    } else {
-        *desc = ptr(q->desc);
-        *avail = ptr(q->avail);
-        *used = ptr(q->used);
-    }
+    uint64_t d = q->desc;
+    uint64_t a = q->avail;
+    uint64_t u = q->used;
+    if (S.regs.version == 1u)
+        mmio_sim_legacy_rings(&S.regs, q, &d, &a, &u);
+    *desc = ptr(d);
+    *avail = ptr(a);
+    *used = ptr(u);
 }
 
 /* A one-descriptor-per-request rng: fill each writable buffer with a counter pattern. */
 static void sim_process(uint32_t qi)
 {
-    struct simq *q = &S.q[qi];
+    struct mmio_sim_queue *q = &S.regs.q[qi];
+    uint16_t *last_avail = &S.last_avail[qi];
     uint8_t *desc, *avail, *used;
     sim_rings(q, &desc, &avail, &used);
     uint16_t idx = xcv_le16_load(avail + 2);
-    while (q->last_avail != idx) {
-        uint16_t head = xcv_le16_load(avail + 4 + 2u * (q->last_avail % q->num));
+    while (*last_avail != idx) {
+        uint16_t head = xcv_le16_load(avail + 4 + 2u * (*last_avail % q->num));
         const uint8_t *d = desc + 16u * head;
         uint8_t *buf = ptr(xcv_le64_load(d));
         uint32_t len = xcv_le32_load(d + 8);
         for (uint32_t i = 0; i < len; i++)
-            buf[i] = (uint8_t)(i * 7u + q->last_avail);
+            buf[i] = (uint8_t)(i * 7u + *last_avail);
         uint16_t u = xcv_le16_load(used + 2);
         xcv_le32_store(used + 4 + 8u * (u % q->num), head);
         xcv_le32_store(used + 8 + 8u * (u % q->num), len);
         xcv_le16_store(used + 2, (uint16_t)(u + 1u));
-        q->last_avail++;
-        S.isr |= XCV_MMIO_INT_VRING;
+        (*last_avail)++;
+        S.regs.isr |= XCV_MMIO_INT_VRING;
     }
-    xcv_le16_store(used + 4 + 8u * q->num, q->last_avail); /* avail_event: notify on the next */
+    xcv_le16_store(used + 4 + 8u * q->num, *last_avail); /* avail_event: notify on the next */
 }
 
 static uint32_t sim_read(void *ctx, uint32_t off, unsigned width)
 {
     (void)ctx;
-    struct simq *q = &S.q[S.queue_sel < NQ ? S.queue_sel : 0];
+    struct mmio_sim_queue *q = mmio_sim_selected_queue(&S.regs);
     if (off >= XCV_MMIO_CONFIG) {
         uint32_t o = off - XCV_MMIO_CONFIG;
         assert_true(o + width <= XCV_MMIO_CONFIG_MAX);
         assert_int_equal(o % width, 0); /* naturally aligned */
         S.widths[o] = width;
-        uint32_t v = 0;
-        for (unsigned i = 0; i < width; i++)
-            v |= (uint32_t)S.config[o + i] << (8u * i);
-        return v;
+        return mmio_sim_config_load(S.config + o, width);
     }
     assert_int_equal(width, 4);
     switch (off) {
     case XCV_MMIO_MAGIC_VALUE:
         return S.magic;
-    case XCV_MMIO_VERSION:
-        return S.version;
     case XCV_MMIO_DEVICE_ID:
         return S.id_armed ? S.id_after_probe : S.device_id;
     case XCV_MMIO_VENDOR_ID:
         return S.vendor;
     case XCV_MMIO_DEVICE_FEATURES:
-        return S.dev_sel == 0u   ? (uint32_t)S.dev_features
-               : S.dev_sel == 1u ? (uint32_t)(S.dev_features >> 32)
-                                 : 0u;
+        return mmio_sim_device_features(&S.regs, S.dev_features);
     case XCV_MMIO_QUEUE_NUM_MAX:
-        return S.queue_sel < NQ ? q->num_max : 0u;
+        return S.regs.queue_sel < NQ ? S.num_max[S.regs.queue_sel] : 0u;
     case XCV_MMIO_QUEUE_READY:
         return S.queue_busy ? 1u : S.ready_stuck_zero ? 0u : q->ready;
     case XCV_MMIO_QUEUE_PFN:
         return S.queue_busy ? 5u : q->pfn;
     case XCV_MMIO_INTERRUPT_STATUS:
-        return S.isr | S.isr_extra;
+        return S.regs.isr | S.isr_extra;
     case XCV_MMIO_STATUS:
         if (S.status_garbage)
             return 0x1ffu;
         if (S.reset_stuck)
-            return S.status | XCV_VIRTIO_STATUS_ACKNOWLEDGE;
-        return S.status;
+            return S.regs.status | XCV_VIRTIO_STATUS_ACKNOWLEDGE;
+        return S.regs.status;
     case XCV_MMIO_CONFIG_GENERATION:
         if (S.gen_changes != 0u) {
             if (S.gen_changes != UINT32_MAX)
                 S.gen_changes--;
-            S.gen++;
+            S.regs.gen++;
         }
-        return S.gen;
+        return S.regs.gen;
     default:
-        fail_msg("read of unexpected register 0x%x", off);
-        return 0;
+        return mmio_sim_read_register(&S.regs, off);
     }
 }
 
 static void sim_write(void *ctx, uint32_t off, uint32_t v, unsigned width)
 {
     (void)ctx;
-    struct simq *q = &S.q[S.queue_sel < NQ ? S.queue_sel : 0];
+    struct mmio_sim_queue *q = mmio_sim_selected_queue(&S.regs);
     if (off >= XCV_MMIO_CONFIG) {
         uint32_t o = off - XCV_MMIO_CONFIG;
         assert_true(o + width <= XCV_MMIO_CONFIG_MAX);
         S.widths[o] = width;
-        for (unsigned i = 0; i < width; i++)
-            S.config[o + i] = (uint8_t)(v >> (8u * i));
+        mmio_sim_config_store(S.config + o, v, width);
         return;
     }
     assert_int_equal(width, 4);
     switch (off) {
-    case XCV_MMIO_DEVICE_FEATURES_SEL:
-        S.dev_sel = v;
-        break;
-    case XCV_MMIO_DRIVER_FEATURES_SEL:
-        S.drv_sel = v;
-        break;
-    case XCV_MMIO_DRIVER_FEATURES:
-        if (S.drv_sel == 0u)
-            S.drv_features = (S.drv_features & ~UINT64_C(0xffffffff)) | v;
-        else if (S.drv_sel == 1u)
-            S.drv_features = (S.drv_features & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
-        break;
-    case XCV_MMIO_GUEST_PAGE_SIZE:
-        assert_int_equal(S.version, 1);
-        S.guest_page = v;
-        break;
-    case XCV_MMIO_QUEUE_SEL:
-        S.queue_sel = v;
-        break;
-    case XCV_MMIO_QUEUE_NUM:
-        q->num = v;
-        break;
-    case XCV_MMIO_QUEUE_ALIGN:
-        assert_int_equal(S.version, 1);
-        q->align = v;
-        break;
     case XCV_MMIO_QUEUE_PFN:
-        assert_int_equal(S.version, 1);
+        assert_int_equal(S.regs.version, 1);
         q->pfn = v;
         break;
     case XCV_MMIO_QUEUE_READY:
-        assert_int_equal(S.version, 2);
+        assert_int_equal(S.regs.version, 2);
         q->ready = v;
-        break;
-    case XCV_MMIO_QUEUE_DESC_LOW:
-        q->desc = (q->desc & ~UINT64_C(0xffffffff)) | v;
-        break;
-    case XCV_MMIO_QUEUE_DESC_HIGH:
-        q->desc = (q->desc & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
-        break;
-    case XCV_MMIO_QUEUE_DRIVER_LOW:
-        q->avail = (q->avail & ~UINT64_C(0xffffffff)) | v;
-        break;
-    case XCV_MMIO_QUEUE_DRIVER_HIGH:
-        q->avail = (q->avail & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
-        break;
-    case XCV_MMIO_QUEUE_DEVICE_LOW:
-        q->used = (q->used & ~UINT64_C(0xffffffff)) | v;
-        break;
-    case XCV_MMIO_QUEUE_DEVICE_HIGH:
-        q->used = (q->used & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
         break;
     case XCV_MMIO_QUEUE_NOTIFY:
         assert_true(v < NQ);
         S.notifies[v]++;
         if (S.fill)
             sim_process(v);
-        break;
-    case XCV_MMIO_INTERRUPT_ACK:
-        S.isr &= ~v;
-        S.acks++;
         break;
     case XCV_MMIO_STATUS:
         if (S.n_status_writes < 16u)
@@ -274,46 +205,14 @@ static void sim_write(void *ctx, uint32_t off, uint32_t v, unsigned width)
             v &= ~(uint32_t)XCV_VIRTIO_STATUS_FEATURES_OK;
         if (S.drop_driver_bit)
             v &= ~(uint32_t)XCV_VIRTIO_STATUS_DRIVER;
-        S.status = v;
+        S.regs.status = v;
         break;
     default:
-        fail_msg("write of unexpected register 0x%x", off);
+        mmio_sim_write_register(&S.regs, off, v);
     }
 }
 
 static const struct xcv_mmio_regs_ops sim_regs = {.read = sim_read, .write = sim_write};
-
-/* ---- port: a clock that advances 1 ms per reading, a log that counts ---- */
-
-static uint64_t fake_ns;
-static unsigned logged;
-static int last_log_err;
-
-static uint64_t t_now(void *ctx)
-{
-    (void)ctx;
-    return fake_ns += 1000000u;
-}
-
-static int t_notify(void *ctx, uint32_t db)
-{
-    (void)ctx;
-    (void)db;
-    return XCV_ENOTSUP;
-}
-
-static void t_log(void *ctx, enum xcv_log_level level, const char *what, uint32_t id, int err)
-{
-    (void)ctx;
-    (void)level;
-    (void)what;
-    (void)id;
-    logged++;
-    last_log_err = err;
-}
-
-static const struct xcv_port_ops t_ops = {.notify = t_notify, .now_ns = t_now, .log = t_log};
-static const struct xcv_port t_port = {.ops = &t_ops, .ctx = NULL};
 
 /* ---- fixture ---- */
 
@@ -354,35 +253,29 @@ static const struct xcv_vdrv_ops cb_ops = {
 
 static struct xcv_mmio_config mcfg(void)
 {
-    struct xcv_mmio_config c = {
-        .regs = &sim_regs,
-        .dma = {.local = dma, .bus_base = DMA_BUS, .size = DMA_BYTES},
-        .port = &t_port,
-        .timeout_ns = 100000000u, /* 100 ms: 100 clock readings */
-    };
-    return c;
+    return mmio_sim_transport_config(&sim_regs);
 }
 
 static void sim_init(uint32_t version)
 {
     memset(&S, 0, sizeof(S));
     S.magic = XCV_MMIO_MAGIC;
-    S.version = version;
+    S.regs.version = version;
     S.device_id = XCV_VIRTIO_ID_RNG;
     S.vendor = 0x554d4551u;
     S.dev_features = XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC) |
                      XCV_FEATURE(3) | (version == 2u ? XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) : 0u);
     for (unsigned i = 0; i < NQ; i++)
-        S.q[i].num_max = 256;
+        S.num_max[i] = 256;
     for (unsigned i = 0; i < XCV_MMIO_CONFIG_MAX; i++)
         S.config[i] = (uint8_t)(0xa0u + i);
-    memset(dma, 0, sizeof(dma));
+    memset(mmio_sim_dma, 0, sizeof(mmio_sim_dma));
     memset(&D, 0, sizeof(D));
     cancels = 0;
     config_calls = 0;
     memset(used_calls, 0, sizeof(used_calls));
-    logged = 0;
-    last_log_err = 0;
+    mmio_sim_log_calls = 0;
+    mmio_sim_last_log_err = 0;
 }
 
 static void queues_init(uint16_t size)
@@ -436,9 +329,9 @@ static void test_probe(void **state)
     S.magic = 0x12345678u;
     assert_int_equal(xcv_mmio_probe(&M, &c), XCV_ENODEV);
     S.magic = XCV_MMIO_MAGIC;
-    S.version = 3;
+    S.regs.version = 3;
     assert_int_equal(xcv_mmio_probe(&M, &c), XCV_ENOTSUP);
-    S.version = 1;
+    S.regs.version = 1;
     assert_int_equal(xcv_mmio_probe(&M, &c), XCV_OK);
     c.modern_only = true;
     assert_int_equal(xcv_mmio_probe(&M, &c), XCV_ENOTSUP);
@@ -465,34 +358,34 @@ static void test_open_modern(void **state)
 {
     (void)state;
     sim_init(2);
-    S.q[1].num_max = 200; /* not a power of two: the driver uses 128 */
+    S.num_max[1] = 200; /* not a power of two: the driver uses 128 */
     assert_int_equal(open_dev(2, 256), XCV_OK);
     static const uint32_t seq[] = {0, 1, 3, 11, 15};
     assert_int_equal(S.n_status_writes, 5);
     for (unsigned i = 0; i < 5u; i++)
         assert_int_equal(S.status_writes[i], seq[i]);
     /* Accepted: offered & wanted, bit 3 (offered, not wanted) dropped. */
-    assert_true(S.drv_features ==
+    assert_true(S.regs.drv_features ==
                 (XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) | XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) |
                  XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)));
-    assert_true(xcv_vdrv_features(&D) == S.drv_features);
-    assert_int_equal(S.q[0].num, 256);
-    assert_int_equal(S.q[1].num, 128);
+    assert_true(xcv_vdrv_features(&D) == S.regs.drv_features);
+    assert_int_equal(S.regs.q[0].num, 256);
+    assert_int_equal(S.regs.q[1].num, 128);
     for (unsigned i = 0; i < 2u; i++) {
-        struct simq *q = &S.q[i];
+        struct mmio_sim_queue *q = &S.regs.q[i];
         assert_int_equal(q->ready, 1);
-        assert_true(q->desc >= DMA_BUS && q->used < DMA_BUS + DMA_BYTES);
+        assert_true(q->desc >= MMIO_SIM_DMA_BUS && q->used < MMIO_SIM_DMA_BUS + MMIO_SIM_DMA_BYTES);
         assert_int_equal(q->desc % 64u, 0);
         assert_true(q->avail == q->desc + 16u * q->num);
         assert_int_equal(q->used % 64u, 0); /* the used ring on its own cache line */
         assert_true(q->used >= q->avail + 6u + 2u * q->num);
     }
-    assert_true(S.q[1].desc > S.q[0].used); /* no overlap */
-    assert_int_equal(S.q[2].ready, 0);
+    assert_true(S.regs.q[1].desc > S.regs.q[0].used); /* no overlap */
+    assert_int_equal(S.regs.q[2].ready, 0);
     assert_non_null(xcv_vdrv_queue(&D, 1));
     assert_null(xcv_vdrv_queue(&D, 2));
     assert_int_equal(xcv_vdrv_get_status(&D), 15);
-    assert_ptr_equal(xcv_vdrv_port(&D), &t_port);
+    assert_ptr_equal(xcv_vdrv_port(&D), &mmio_sim_port);
 }
 
 /* ---- the legacy sequence ---- */
@@ -510,9 +403,9 @@ static void test_open_legacy(void **state)
     /* One feature word: VERSION_1 does not exist. */
     assert_true(xcv_vdrv_features(&D) ==
                 (XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC)));
-    assert_int_equal(S.guest_page, 4096);
+    assert_int_equal(S.regs.guest_page, 4096);
     for (unsigned i = 0; i < 2u; i++) {
-        struct simq *q = &S.q[i];
+        struct mmio_sim_queue *q = &S.regs.q[i];
         assert_int_equal(q->num, 64);
         assert_int_equal(q->align, 4096);
         assert_int_not_equal(q->pfn, 0);
@@ -534,17 +427,17 @@ static void test_notify_and_interrupts(void **state)
         sim_init(v);
         assert_int_equal(open_dev(2, 16), XCV_OK);
         struct xcv_vq_driver *q1 = xcv_vdrv_queue(&D, 1);
-        struct xcv_sg sg = {DMA_BUS + DMA_BYTES - 64u, 64};
+        struct xcv_sg sg = {MMIO_SIM_DMA_BUS + MMIO_SIM_DMA_BYTES - 64u, 64};
         assert_int_equal(xcv_vq_driver_add(q1, &sg, 0, 1, &sg), XCV_OK);
         assert_int_equal(xcv_vq_driver_kick(q1), 1);
         assert_int_equal(S.notifies[1], 1); /* QueueNotify carried the queue index */
         assert_int_equal(S.notifies[0], 0);
 
         assert_int_equal(xcv_vdrv_poll(&D, 16), 0); /* nothing pending: no ACK */
-        assert_int_equal(S.acks, 0);
+        assert_int_equal(S.regs.acks, 0);
         sim_process(1);
         assert_int_equal(xcv_vdrv_poll(&D, 16), 1);
-        assert_int_equal(S.isr, 0); /* acknowledged */
+        assert_int_equal(S.regs.isr, 0); /* acknowledged */
         assert_int_equal(used_calls[0], 1);
         assert_int_equal(used_calls[1], 1);
         void *tok;
@@ -554,11 +447,11 @@ static void test_notify_and_interrupts(void **state)
         assert_int_equal(len, 64);
 
         /* A config change with NEEDS_RESET: config callback, warning logged. */
-        S.status |= XCV_VIRTIO_STATUS_NEEDS_RESET;
-        S.isr = XCV_MMIO_INT_CONFIG;
+        S.regs.status |= XCV_VIRTIO_STATUS_NEEDS_RESET;
+        S.regs.isr = XCV_MMIO_INT_CONFIG;
         assert_int_equal(xcv_vdrv_poll(&D, 16), 1);
         assert_int_equal(config_calls, 1);
-        assert_int_equal(logged, 1);
+        assert_int_equal(mmio_sim_log_calls, 1);
         assert_true(xcv_vdrv_get_status(&D) & XCV_VIRTIO_STATUS_NEEDS_RESET);
         assert_int_equal(xcv_mmio_interrupts(&M), 2);
     }
@@ -605,7 +498,7 @@ static void test_config(void **state)
     assert_int_equal(open_dev(1, 16), XCV_OK);
     S.gen_changes = UINT32_MAX;
     assert_int_equal(xcv_vdrv_read_config(&D, 0, b, 8), XCV_OK);
-    assert_int_equal(S.gen, 0);
+    assert_int_equal(S.regs.gen, 0);
 }
 
 /* ---- reset, reopen ---- */
@@ -615,16 +508,16 @@ static void test_reset_reopen(void **state)
     (void)state;
     sim_init(2);
     assert_int_equal(open_dev(1, 16), XCV_OK);
-    uint64_t desc = S.q[0].desc;
+    uint64_t desc = S.regs.q[0].desc;
     struct xcv_vq_driver *q = xcv_vdrv_queue(&D, 0);
-    struct xcv_sg sg = {DMA_BUS + DMA_BYTES - 64u, 32};
+    struct xcv_sg sg = {MMIO_SIM_DMA_BUS + MMIO_SIM_DMA_BYTES - 64u, 32};
     assert_int_equal(xcv_vq_driver_add(q, &sg, 0, 1, &sg), XCV_OK);
     assert_int_equal(xcv_vq_driver_add(q, &sg, 0, 1, &cancels), XCV_OK);
     assert_int_equal(xcv_vq_driver_kick(q), 1);
     assert_int_equal(xcv_vdrv_reset(&D), XCV_OK);
     assert_int_equal(cancels, 2); /* every posted buffer came back */
-    assert_int_equal(S.status, 0);
-    assert_int_equal(S.q[0].ready, 0);
+    assert_int_equal(S.regs.status, 0);
+    assert_int_equal(S.regs.q[0].ready, 0);
     assert_null(xcv_vdrv_queue(&D, 0));
 
     /* Reopen: same object, same place for the ring. */
@@ -632,7 +525,7 @@ static void test_reset_reopen(void **state)
     xcv_mmio_transport(&M, &t);
     struct xcv_vdrv_config dc = dcfg(1); /* Q keeps the placement */
     assert_int_equal(xcv_vdrv_open_on(&t, &D, &dc), XCV_OK);
-    assert_true(S.q[0].desc == desc);
+    assert_true(S.regs.q[0].desc == desc);
 
     /* A second object is refused while the first is open, accepted after a reset. */
     static struct xcv_vdrv other;
@@ -657,9 +550,10 @@ static void test_rng_driver(void **state)
     for (uint32_t v = 1; v <= 2u; v++) {
         sim_init(v);
         S.fill = true;
-        S.q[0].num_max = 8;
+        S.num_max[0] = 8;
         struct xcv_window w;
-        assert_int_equal(xcv_window_init(&w, pool_mem, POOL_BUS, sizeof(pool_mem)), XCV_OK);
+        assert_int_equal(xcv_window_init(&w, pool_mem, MMIO_SIM_POOL_BUS, sizeof(pool_mem)),
+                         XCV_OK);
         assert_int_equal(xcv_pool_init(&pool, &w, 256, free_list, 8), XCV_OK);
         struct xcv_mmio_config c = mcfg();
         assert_int_equal(xcv_mmio_probe(&M, &c), XCV_OK);
@@ -668,7 +562,7 @@ static void test_rng_driver(void **state)
         struct xcv_rng_drv_config rc = {.pool = &pool};
         memset(&rng, 0, sizeof(rng));
         assert_int_equal(xcv_rng_drv_open_on(&rng, &t, &rc), XCV_OK);
-        assert_int_equal(S.q[0].num, 8); /* capped by QueueNumMax */
+        assert_int_equal(S.regs.q[0].num, 8); /* capped by QueueNumMax */
         uint8_t out[1000];
         assert_int_equal(xcv_rng_drv_read(&rng, out, sizeof(out)), XCV_OK);
         /* 256 bytes per request: four requests, each filled with its own pattern. */
@@ -687,9 +581,9 @@ static void test_hostile_open(void **state)
     /* Reset never completes: bounded by the timeout. */
     sim_init(2);
     S.reset_stuck = true;
-    uint64_t t0 = fake_ns;
+    uint64_t t0 = mmio_sim_clock_ns;
     assert_int_equal(open_dev(1, 16), XCV_ETIMEDOUT);
-    assert_true(fake_ns - t0 < 1000000000u);
+    assert_true(mmio_sim_clock_ns - t0 < 1000000000u);
 
     /* Status beyond 8 bits: protocol error, sticky until a reset completes. */
     sim_init(2);
@@ -698,7 +592,7 @@ static void test_hostile_open(void **state)
     assert_int_equal(xcv_mmio_broken(&M), XCV_EPROTO_DEVICE);
     assert_int_equal(xcv_vdrv_get_status(&D), XCV_EBROKEN);
     assert_int_equal(xcv_vdrv_poll(&D, 1), XCV_EBROKEN);
-    assert_int_equal(last_log_err, XCV_EPROTO_DEVICE);
+    assert_int_equal(mmio_sim_last_log_err, XCV_EPROTO_DEVICE);
     S.status_garbage = false;
     assert_int_equal(xcv_vdrv_reset(&D), XCV_OK);
     assert_int_equal(xcv_mmio_broken(&M), 0);
@@ -727,10 +621,10 @@ static void test_hostile_open(void **state)
         assert_int_equal(open_dev(1, 16), XCV_EPROTO_DEVICE);
     }
     sim_init(2);
-    S.q[1].num_max = 0;
+    S.num_max[1] = 0;
     assert_int_equal(open_dev(2, 16), XCV_ENODEV);
     sim_init(2);
-    S.q[0].num_max = 65536;
+    S.num_max[0] = 65536;
     assert_int_equal(open_dev(1, 16), XCV_EPROTO_DEVICE);
     sim_init(2);
     S.ready_stuck_zero = true;
@@ -781,14 +675,14 @@ static void test_hostile_running(void **state)
     sim_init(2);
     assert_int_equal(open_dev(1, 16), XCV_OK);
     struct xcv_vq_driver *q = xcv_vdrv_queue(&D, 0);
-    struct xcv_sg sg = {DMA_BUS + DMA_BYTES - 64u, 32};
+    struct xcv_sg sg = {MMIO_SIM_DMA_BUS + MMIO_SIM_DMA_BYTES - 64u, 32};
     assert_int_equal(xcv_vq_driver_add(q, &sg, 0, 1, &sg), XCV_OK);
     assert_int_equal(xcv_vq_driver_kick(q), 1);
-    uint8_t *used = ptr(S.q[0].used);
+    uint8_t *used = ptr(S.regs.q[0].used);
     xcv_le32_store(used + 4, 9); /* id 9: not a posted head */
     xcv_le32_store(used + 8, 4);
     xcv_le16_store(used + 2, 1);
-    S.isr = XCV_MMIO_INT_VRING;
+    S.regs.isr = XCV_MMIO_INT_VRING;
     assert_int_equal(xcv_vdrv_poll(&D, 1), 1);
     void *tok;
     uint32_t len;

@@ -27,38 +27,25 @@
 #include "xcvirtio/vdev.h"
 #include "xcvirtio/virtio.h"
 
-#define NQ 2u
-#define DMA_BYTES (UINT64_C(128) * 1024u)
+#define NQ 2u /* the simulated device's queues */
+#define MMIO_SIM_QUEUES NQ
+#include "mmio_sim.h"
 
-/* Bus addresses of the DMA area (rings) and the drivers' pool, translated by the simulated
- * device as an IOMMU would; low enough for a legacy QueuePFN (32 bits of 4 KiB pages). */
-#define DMA_BUS UINT64_C(0x40000000)
-#define POOL_BUS UINT64_C(0x50000000)
+/* The drivers' pool, seen by the device at MMIO_SIM_POOL_BUS. */
 #define POOL_BUF 2048u
 #define POOL_N 64u
 
-static _Alignas(4096) uint8_t dma[DMA_BYTES];
 static _Alignas(64) uint8_t pool_mem[POOL_N * POOL_BUF];
 static uint32_t pool_free[POOL_N];
 static struct xcv_pool pool;
 
-/* ---- the simulated register block ---- */
-
-struct simq {
-    uint32_t num, ready, pfn, align;
-    uint64_t desc, avail, used;
-};
+/* ---- the simulated device: a device model behind the register file of mmio_sim.h ---- */
 
 struct sim {
-    uint32_t version;
+    struct mmio_sim regs;
     struct xcv_vdev *dev; /* the device model behind the registers */
-    uint64_t drv_features;
-    uint32_t dev_sel, drv_sel, queue_sel, guest_page;
-    uint32_t status, isr, gen;
     bool negotiated;
-    struct simq q[NQ];
     unsigned notifies[NQ];
-    unsigned acks;
     unsigned resets;
     int start_err; /* the last queue start the model refused */
     int kick_err;  /* the last kick the model reported an error for */
@@ -77,8 +64,8 @@ static const uint8_t con_cfg_width[12] = {2, 0, 2, 0, 4, 0, 0, 0, 4, 0, 0, 0};
 static struct sim S;
 
 static const struct xcv_window dev_windows[2] = {
-    {.local = dma, .bus_base = DMA_BUS, .size = DMA_BYTES},
-    {.local = pool_mem, .bus_base = POOL_BUS, .size = sizeof(pool_mem)},
+    {.local = mmio_sim_dma, .bus_base = MMIO_SIM_DMA_BUS, .size = MMIO_SIM_DMA_BYTES},
+    {.local = pool_mem, .bus_base = MMIO_SIM_POOL_BUS, .size = sizeof(pool_mem)},
 };
 static const struct xcv_memmap dev_mem = {.windows = dev_windows, .count = 2};
 
@@ -87,7 +74,7 @@ static const struct xcv_memmap dev_mem = {.windows = dev_windows, .count = 2};
 static uint64_t sim_offered(void)
 {
     uint64_t f = xcv_vdev_device_features(S.dev) & ~(uint64_t)XCV_VDEV_HOST_UNSUPPORTED;
-    if (S.version == 1u)
+    if (S.regs.version == 1u)
         f &= UINT64_C(0xffffffff);
     return f;
 }
@@ -95,18 +82,18 @@ static uint64_t sim_offered(void)
 static void sim_reset_device(void)
 {
     xcv_vdev_host_reset(S.dev);
-    S.status = 0;
-    S.isr = 0;
+    S.regs.status = 0;
+    S.regs.isr = 0;
     S.negotiated = false;
-    S.drv_features = 0;
+    S.regs.drv_features = 0;
     for (unsigned i = 0; i < NQ; i++)
-        S.q[i] = (struct simq){0};
+        S.regs.q[i] = (struct mmio_sim_queue){0};
     S.resets++;
 }
 
 static void sim_start(uint16_t qi, uint64_t desc, uint64_t avail, uint64_t used)
 {
-    struct simq *q = &S.q[qi];
+    struct mmio_sim_queue *q = &S.regs.q[qi];
     struct xcv_vdev_host_queue hq = {
         .mem = &dev_mem,
         .num = (uint16_t)q->num,
@@ -124,23 +111,19 @@ static void sim_start(uint16_t qi, uint64_t desc, uint64_t avail, uint64_t used)
  * (the rings and the console's bytes are the same either way). */
 static void sim_start_legacy(uint16_t qi)
 {
-    struct simq *q = &S.q[qi];
     if (!S.negotiated) {
-        assert_int_equal(
-            xcv_vdev_host_set_features(S.dev, S.drv_features | XCV_FEATURE(XCV_VIRTIO_F_VERSION_1)),
-            XCV_OK);
+        uint64_t f = S.regs.drv_features | XCV_FEATURE(XCV_VIRTIO_F_VERSION_1);
+        assert_int_equal(xcv_vdev_host_set_features(S.dev, f), XCV_OK);
         S.negotiated = true;
     }
-    uint64_t base = (uint64_t)q->pfn * S.guest_page;
-    uint64_t a = base + UINT64_C(16) * q->num;
-    uint64_t u = (a + 6u + UINT64_C(2) * q->num + q->align - 1u) & ~(uint64_t)(q->align - 1u);
-    sim_start((uint16_t)qi, base, a, u);
+    uint64_t desc, avail, used;
+    mmio_sim_legacy_rings(&S.regs, &S.regs.q[qi], &desc, &avail, &used);
+    sim_start(qi, desc, avail, used);
 }
 
 static uint32_t sim_read(void *ctx, uint32_t off, unsigned width)
 {
     (void)ctx;
-    struct simq *q = &S.q[S.queue_sel < NQ ? S.queue_sel : 0];
     if (off >= XCV_MMIO_CONFIG) {
         uint32_t o = off - XCV_MMIO_CONFIG;
         assert_int_equal(o % width, 0); /* naturally aligned */
@@ -150,118 +133,61 @@ static uint32_t sim_read(void *ctx, uint32_t off, unsigned width)
         uint8_t b[4] = {0};
         if (xcv_vdev_host_read_config(S.dev, o, b, width) != XCV_OK)
             return 0; /* beyond the model's config space */
-        uint32_t v = 0;
-        for (unsigned i = 0; i < width; i++)
-            v |= (uint32_t)b[i] << (8u * i);
-        return v;
+        return mmio_sim_config_load(b, width);
     }
     assert_int_equal(width, 4);
     switch (off) {
     case XCV_MMIO_MAGIC_VALUE:
         return XCV_MMIO_MAGIC;
-    case XCV_MMIO_VERSION:
-        return S.version;
     case XCV_MMIO_DEVICE_ID:
         return xcv_vdev_device_id(S.dev);
     case XCV_MMIO_VENDOR_ID:
         return 0x554d4551u;
     case XCV_MMIO_DEVICE_FEATURES:
-        return S.dev_sel == 0u   ? (uint32_t)sim_offered()
-               : S.dev_sel == 1u ? (uint32_t)(sim_offered() >> 32)
-                                 : 0u;
+        return mmio_sim_device_features(&S.regs, sim_offered());
     case XCV_MMIO_QUEUE_NUM_MAX:
-        return S.queue_sel < NQ ? xcv_vdev_queue_max_size(S.dev, (uint16_t)S.queue_sel) : 0u;
-    case XCV_MMIO_QUEUE_READY:
-        return q->ready;
-    case XCV_MMIO_QUEUE_PFN:
-        return q->pfn;
-    case XCV_MMIO_INTERRUPT_STATUS:
-        return S.isr;
+        return S.regs.queue_sel < NQ ? xcv_vdev_queue_max_size(S.dev, (uint16_t)S.regs.queue_sel)
+                                     : 0u;
     case XCV_MMIO_STATUS:
-        return S.status | (xcv_vdev_status(S.dev) & XCV_VIRTIO_STATUS_NEEDS_RESET);
+        return S.regs.status | (xcv_vdev_status(S.dev) & XCV_VIRTIO_STATUS_NEEDS_RESET);
     case XCV_MMIO_CONFIG_GENERATION:
-        assert_int_equal(S.version, 2);
-        return S.gen;
+        assert_int_equal(S.regs.version, 2);
+        return S.regs.gen;
     default:
-        fail_msg("read of unexpected register 0x%x", off);
-        return 0;
+        return mmio_sim_read_register(&S.regs, off);
     }
 }
 
 static void sim_write(void *ctx, uint32_t off, uint32_t v, unsigned width)
 {
     (void)ctx;
-    struct simq *q = &S.q[S.queue_sel < NQ ? S.queue_sel : 0];
+    struct mmio_sim_queue *q = mmio_sim_selected_queue(&S.regs);
     if (off >= XCV_MMIO_CONFIG) {
         uint8_t b[4];
-        for (unsigned i = 0; i < width; i++)
-            b[i] = (uint8_t)(v >> (8u * i));
+        mmio_sim_config_store(b, v, width);
         (void)xcv_vdev_host_write_config(S.dev, off - XCV_MMIO_CONFIG, b, width);
         return; /* a write to a read-only field changes nothing */
     }
     assert_int_equal(width, 4);
+    uint16_t qi = (uint16_t)S.regs.queue_sel;
     switch (off) {
-    case XCV_MMIO_DEVICE_FEATURES_SEL:
-        S.dev_sel = v;
-        break;
-    case XCV_MMIO_DRIVER_FEATURES_SEL:
-        S.drv_sel = v;
-        break;
-    case XCV_MMIO_DRIVER_FEATURES:
-        if (S.drv_sel == 0u)
-            S.drv_features = (S.drv_features & ~UINT64_C(0xffffffff)) | v;
-        else if (S.drv_sel == 1u)
-            S.drv_features = (S.drv_features & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
-        break;
-    case XCV_MMIO_GUEST_PAGE_SIZE:
-        assert_int_equal(S.version, 1);
-        S.guest_page = v;
-        break;
-    case XCV_MMIO_QUEUE_SEL:
-        S.queue_sel = v;
-        break;
-    case XCV_MMIO_QUEUE_NUM:
-        q->num = v;
-        break;
-    case XCV_MMIO_QUEUE_ALIGN:
-        assert_int_equal(S.version, 1);
-        q->align = v;
-        break;
     case XCV_MMIO_QUEUE_PFN:
-        assert_int_equal(S.version, 1);
-        assert_true(S.queue_sel < NQ);
+        assert_int_equal(S.regs.version, 1);
+        assert_true(S.regs.queue_sel < NQ);
         q->pfn = v;
         if (v != 0u)
-            sim_start_legacy((uint16_t)S.queue_sel);
+            sim_start_legacy(qi);
         break;
     case XCV_MMIO_QUEUE_READY:
-        assert_int_equal(S.version, 2);
-        assert_true(S.queue_sel < NQ);
+        assert_int_equal(S.regs.version, 2);
+        assert_true(S.regs.queue_sel < NQ);
         if (v == 1u && q->ready == 0u) {
-            sim_start((uint16_t)S.queue_sel, q->desc, q->avail, q->used);
-            q->ready = xcv_vdev_queue(S.dev, (uint16_t)S.queue_sel) != NULL ? 1u : 0u;
+            sim_start(qi, q->desc, q->avail, q->used);
+            q->ready = xcv_vdev_queue(S.dev, qi) != NULL ? 1u : 0u;
         } else if (v == 0u && q->ready != 0u) {
-            (void)xcv_vdev_host_stop_queue(S.dev, (uint16_t)S.queue_sel, NULL);
+            (void)xcv_vdev_host_stop_queue(S.dev, qi, NULL);
             q->ready = 0;
         }
-        break;
-    case XCV_MMIO_QUEUE_DESC_LOW:
-        q->desc = (q->desc & ~UINT64_C(0xffffffff)) | v;
-        break;
-    case XCV_MMIO_QUEUE_DESC_HIGH:
-        q->desc = (q->desc & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
-        break;
-    case XCV_MMIO_QUEUE_DRIVER_LOW:
-        q->avail = (q->avail & ~UINT64_C(0xffffffff)) | v;
-        break;
-    case XCV_MMIO_QUEUE_DRIVER_HIGH:
-        q->avail = (q->avail & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
-        break;
-    case XCV_MMIO_QUEUE_DEVICE_LOW:
-        q->used = (q->used & ~UINT64_C(0xffffffff)) | v;
-        break;
-    case XCV_MMIO_QUEUE_DEVICE_HIGH:
-        q->used = (q->used & UINT64_C(0xffffffff)) | (uint64_t)v << 32;
         break;
     case XCV_MMIO_QUEUE_NOTIFY: {
         assert_true(v < NQ);
@@ -271,10 +197,6 @@ static void sim_write(void *ctx, uint32_t off, uint32_t v, unsigned width)
             S.kick_err = r;
         break;
     }
-    case XCV_MMIO_INTERRUPT_ACK:
-        S.isr &= ~v;
-        S.acks++;
-        break;
     case XCV_MMIO_STATUS:
         if (v == 0u) {
             sim_reset_device();
@@ -282,67 +204,38 @@ static void sim_write(void *ctx, uint32_t off, uint32_t v, unsigned width)
         }
         /* FEATURES_OK: the model accepts the features written, or the bit does not stick. */
         if ((v & XCV_VIRTIO_STATUS_FEATURES_OK) && !S.negotiated) {
-            assert_int_equal(S.version, 2);
-            if (xcv_vdev_host_set_features(S.dev, S.drv_features) == XCV_OK)
+            assert_int_equal(S.regs.version, 2);
+            if (xcv_vdev_host_set_features(S.dev, S.regs.drv_features) == XCV_OK)
                 S.negotiated = true;
             else
                 v &= ~(uint32_t)XCV_VIRTIO_STATUS_FEATURES_OK;
         }
-        S.status = v;
+        S.regs.status = v;
         break;
     default:
-        fail_msg("write of unexpected register 0x%x", off);
+        mmio_sim_write_register(&S.regs, off, v);
     }
 }
 
 static const struct xcv_mmio_regs_ops sim_regs = {.read = sim_read, .write = sim_write};
 
-/* ---- ports: a clock that advances 1 ms per reading; the device's doorbells raise
- * InterruptStatus ---- */
-
-static uint64_t fake_ns;
-static unsigned logged;
-
-static uint64_t t_now(void *ctx)
-{
-    (void)ctx;
-    return fake_ns += 1000000u;
-}
-
-static int t_notify(void *ctx, uint32_t db)
-{
-    (void)ctx;
-    (void)db;
-    return XCV_ENOTSUP; /* the transport writes QueueNotify itself */
-}
-
-static void t_log(void *ctx, enum xcv_log_level level, const char *what, uint32_t id, int err)
-{
-    (void)ctx;
-    (void)level;
-    (void)what;
-    (void)id;
-    (void)err;
-    logged++;
-}
-
-static const struct xcv_port_ops t_ops = {.notify = t_notify, .now_ns = t_now, .log = t_log};
-static const struct xcv_port t_port = {.ops = &t_ops, .ctx = NULL};
+/* ---- the device's port: its doorbells raise InterruptStatus ---- */
 
 static int dev_notify(void *ctx, uint32_t db)
 {
     (void)ctx;
     if (db == XCV_VDEV_DOORBELL_CONFIG) {
-        S.gen++;
-        S.isr |= XCV_MMIO_INT_CONFIG;
+        S.regs.gen++;
+        S.regs.isr |= XCV_MMIO_INT_CONFIG;
     } else {
         assert_true(db < NQ);
-        S.isr |= XCV_MMIO_INT_VRING;
+        S.regs.isr |= XCV_MMIO_INT_VRING;
     }
     return XCV_OK;
 }
 
-static const struct xcv_port_ops dev_ops = {.notify = dev_notify, .now_ns = t_now, .log = t_log};
+static const struct xcv_port_ops dev_ops = {
+    .notify = dev_notify, .now_ns = mmio_sim_now_ns, .log = mmio_sim_log};
 static const struct xcv_port dev_port = {.ops = &dev_ops, .ctx = NULL};
 
 /* ---- fixture ---- */
@@ -352,27 +245,22 @@ static struct xcv_mmio M;
 static void sim_init(uint32_t version, struct xcv_vdev *dev)
 {
     memset(&S, 0, sizeof(S));
-    S.version = version;
+    S.regs.version = version;
     S.dev = dev;
     assert_int_equal(xcv_vdev_host_attach(dev, &dev_port), XCV_OK);
-    memset(dma, 0, sizeof(dma));
+    memset(mmio_sim_dma, 0, sizeof(mmio_sim_dma));
     memset(pool_mem, 0, sizeof(pool_mem));
     struct xcv_window w;
-    assert_int_equal(xcv_window_init(&w, pool_mem, POOL_BUS, sizeof(pool_mem)), XCV_OK);
+    assert_int_equal(xcv_window_init(&w, pool_mem, MMIO_SIM_POOL_BUS, sizeof(pool_mem)), XCV_OK);
     assert_int_equal(xcv_pool_init(&pool, &w, POOL_BUF, pool_free, POOL_N), XCV_OK);
-    logged = 0;
+    mmio_sim_log_calls = 0;
 }
 
 static void transport(struct xcv_vdrv_transport *t)
 {
-    struct xcv_mmio_config c = {
-        .regs = &sim_regs,
-        .dma = {.local = dma, .bus_base = DMA_BUS, .size = DMA_BYTES},
-        .port = &t_port,
-        .timeout_ns = 100000000u, /* 100 ms: 100 clock readings */
-    };
+    struct xcv_mmio_config c = mmio_sim_transport_config(&sim_regs);
     assert_int_equal(xcv_mmio_probe(&M, &c), XCV_OK);
-    assert_int_equal(xcv_mmio_version(&M), S.version);
+    assert_int_equal(xcv_mmio_version(&M), S.regs.version);
     xcv_mmio_transport(&M, t);
 }
 
@@ -455,18 +343,18 @@ static int net_open(const struct xcv_vdrv_transport *t)
 static void drain(struct xcv_vdrv *d)
 {
     assert_true(xcv_vdrv_poll(d, 16) >= 0);
-    assert_int_equal(S.isr, 0);
+    assert_int_equal(S.regs.isr, 0);
 }
 
 /* Take the device's interrupt, which must be exactly @p expect: InterruptStatus read and
  * acknowledged. */
 static void take_interrupt(struct xcv_vdrv *d, uint32_t expect)
 {
-    assert_int_equal(S.isr, expect);
-    unsigned acks = S.acks;
+    assert_int_equal(S.regs.isr, expect);
+    unsigned acks = S.regs.acks;
     assert_int_equal(xcv_vdrv_poll(d, 16), 1);
-    assert_int_equal(S.isr, 0);
-    assert_int_equal(S.acks, acks + 1u);
+    assert_int_equal(S.regs.isr, 0);
+    assert_int_equal(S.regs.acks, acks + 1u);
 }
 
 /* Before sleeping, an event loop asks for a used notification on @p q (with EVENT_IDX the
@@ -536,12 +424,12 @@ static void test_net_modern(void **state)
                     XCV_FEATURE(XCV_VIRTIO_NET_F_STATUS) | XCV_FEATURE(XCV_VIRTIO_NET_F_MTU) |
                     XCV_FEATURE(XCV_VIRTIO_F_EVENT_IDX) | XCV_FEATURE(XCV_VIRTIO_F_INDIRECT_DESC);
     assert_true(xcv_net_drv_features(&ndrv) == want);
-    assert_true(S.drv_features == want);
+    assert_true(S.regs.drv_features == want);
     assert_true(xcv_vdev_features(S.dev) == want);
-    assert_int_equal(S.status, 15); /* ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK */
+    assert_int_equal(S.regs.status, 15); /* ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK */
     assert_true(xcv_vdev_status(S.dev) & XCV_VIRTIO_STATUS_DRIVER_OK);
-    assert_int_equal(S.q[XCV_NET_RXQ].num, NET_TXQ_SIZE);
-    assert_int_equal(S.q[XCV_NET_TXQ].num, NET_TXQ_SIZE);
+    assert_int_equal(S.regs.q[XCV_NET_RXQ].num, NET_TXQ_SIZE);
+    assert_int_equal(S.regs.q[XCV_NET_TXQ].num, NET_TXQ_SIZE);
     assert_int_equal(S.start_err, 0);
     assert_memory_equal(xcv_net_drv_mac(&ndrv), the_mac, 6);
     assert_int_equal(xcv_net_drv_mtu(&ndrv), 1500);
@@ -609,10 +497,10 @@ static void test_net_modern(void **state)
     assert_int_equal(S.kick_err, 0);
 
     /* Link down: a config interrupt, the status read through config space. */
-    unsigned gen = S.gen;
+    unsigned gen = S.regs.gen;
     drain(&ndrv.vdrv);
     assert_int_equal(xcv_net_dev_set_link(&ndev, false), XCV_OK);
-    assert_int_equal(S.gen, gen + 1u);
+    assert_int_equal(S.regs.gen, gen + 1u);
     take_interrupt(&ndrv.vdrv, XCV_MMIO_INT_CONFIG);
     assert_int_equal(xcv_net_drv_link_up(&ndrv), 0);
     assert_int_equal(xcv_net_dev_set_link(&ndev, true), XCV_OK);
@@ -625,12 +513,12 @@ static void test_net_modern(void **state)
     send_one(101, 2);
     assert_int_equal(xcv_net_dev_deliver(&ndev, NULL, bf[0], 100), XCV_OK);
     assert_true(xcv_pool_available(&pool) < POOL_N - 16u);
-    uint64_t rx_desc = S.q[XCV_NET_RXQ].desc;
+    uint64_t rx_desc = S.regs.q[XCV_NET_RXQ].desc;
     unsigned resets = S.resets;
     assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
     assert_int_equal(xcv_pool_available(&pool), POOL_N);
     assert_int_equal(S.resets, resets + 1u);
-    assert_int_equal(S.status, 0);
+    assert_int_equal(S.regs.status, 0);
     assert_int_equal(xcv_vdev_status(S.dev), 0);
     assert_null(xcv_vdev_queue(S.dev, XCV_NET_RXQ));
     assert_int_equal(xcv_net_drv_send(&ndrv, NULL, bf[0], 60), XCV_ENODEV);
@@ -638,7 +526,7 @@ static void test_net_modern(void **state)
 
     /* The same object opens again (rings in the same place) and traffic flows. */
     assert_int_equal(net_open(&t), XCV_OK);
-    assert_true(S.q[XCV_NET_RXQ].desc == rx_desc);
+    assert_true(S.regs.q[XCV_NET_RXQ].desc == rx_desc);
     assert_true(xcv_net_drv_features(&ndrv) == want);
     cap.n = 0;
     send_one(333, 3);
@@ -646,7 +534,7 @@ static void test_net_modern(void **state)
     assert_int_equal(xcv_net_drv_reset(&ndrv), XCV_OK);
     assert_int_equal(xcv_pool_available(&pool), POOL_N);
     assert_int_equal(xcv_mmio_broken(&M), 0);
-    assert_int_equal(logged, 0);
+    assert_int_equal(mmio_sim_log_calls, 0);
 }
 
 /* MRG_RXBUF over virtio-mmio: a frame larger than a pool buffer spans several receive buffers
@@ -700,7 +588,7 @@ static void test_net_legacy(void **state)
     /* One feature word was accepted (no VERSION_1), then the device was reset: no buffer was
      * posted, none is missing, the queues are gone. */
     assert_int_equal(S.resets, 2); /* the one of the open, and the one of the refusal */
-    assert_int_equal(S.status, 0);
+    assert_int_equal(S.regs.status, 0);
     assert_int_equal(xcv_vdev_status(S.dev), 0);
     assert_int_equal(xcv_pool_available(&pool), POOL_N);
     assert_int_equal(S.notifies[XCV_NET_RXQ], 0);
@@ -730,7 +618,7 @@ static void test_net_legacy(void **state)
     };
     assert_int_equal(xcv_vdrv_open_on(&t, &raw, &rc), XCV_OK);
     assert_true(xcv_vdrv_features(&raw) == XCV_FEATURE(XCV_VIRTIO_NET_F_MAC));
-    assert_int_equal(S.status, 7); /* ACKNOWLEDGE, DRIVER, DRIVER_OK: no FEATURES_OK */
+    assert_int_equal(S.regs.status, 7); /* ACKNOWLEDGE, DRIVER, DRIVER_OK: no FEATURES_OK */
     assert_int_equal(xcv_vdrv_reset(&raw), XCV_OK);
 }
 
@@ -781,8 +669,8 @@ static void test_console(void **state)
                         XCV_FEATURE(XCV_VIRTIO_CONSOLE_F_SIZE) |
                         (v == 2u ? XCV_FEATURE(XCV_VIRTIO_F_VERSION_1) : 0u);
         assert_true(xcv_vdrv_features(&cdrv.vdrv) == want);
-        assert_true(S.drv_features == want);
-        assert_int_equal(S.status, v == 2u ? 15 : 7);
+        assert_true(S.regs.drv_features == want);
+        assert_int_equal(S.regs.status, v == 2u ? 15 : 7);
         assert_int_equal(S.start_err, 0);
         assert_int_equal(con_rx_ready, 1); /* receive buffers posted, receiveq kicked */
         assert_int_equal(xcv_pool_available(&pool), POOL_N - 8u);
@@ -839,11 +727,11 @@ static void test_console(void **state)
         assert_int_equal(xcv_console_drv_write(&cdrv, hello, 5), 5);
         assert_int_equal(xcv_console_drv_reset(&cdrv), XCV_OK);
         assert_int_equal(xcv_pool_available(&pool), POOL_N);
-        assert_int_equal(S.status, 0);
+        assert_int_equal(S.regs.status, 0);
         assert_int_equal(xcv_console_drv_write(&cdrv, hello, 5), XCV_ENODEV);
         assert_int_equal(S.kick_err, 0);
         assert_int_equal(xcv_mmio_broken(&M), 0);
-        assert_int_equal(logged, 0);
+        assert_int_equal(mmio_sim_log_calls, 0);
     }
 }
 
@@ -870,7 +758,7 @@ static void test_arguments(void **state)
     assert_int_equal(xcv_console_drv_open(&cdrv, NULL, &cc), XCV_EINVAL);
     assert_int_equal(xcv_console_drv_open_on(&cdrv, &empty, &cc), XCV_EINVAL);
     assert_int_equal(S.resets, 0); /* the device was never touched */
-    assert_int_equal(S.status, 0);
+    assert_int_equal(S.regs.status, 0);
 }
 
 int main(void)
