@@ -1042,6 +1042,202 @@ static void test_peer_restart_while_lent(void **state)
     assert_int_equal(xcv_pool_available(&fx.pool), pool_avail0);
 }
 
+/* ---- 6. ownership under a random caller: nothing lost, nothing handed out twice ---- */
+
+/* A caller that receives, releases, allocates and sends buffers in a random order, and sometimes
+ * hands in buffers that are not its own (released, posted, twice in one call). The test keeps
+ * the set of buffers the caller owns; the frames carry numbers, so a buffer reused while the
+ * device still reads it would show as a wrong frame. */
+#define OWN_MAX 96u
+
+static struct {
+    void *buf[OWN_MAX];
+    unsigned n;
+    uint32_t tx_next;  /* number of the next frame sent */
+    uint32_t tx_seen;  /* frames the device transmitted */
+    uint32_t rx_next;  /* number of the next frame delivered */
+    uint32_t rx_taken; /* frames received */
+    uint32_t state;
+} own;
+
+static uint32_t own_rand(void)
+{
+    own.state = own.state * 1103515245u + 12345u;
+    return own.state >> 8;
+}
+
+static int own_find(const void *b)
+{
+    for (unsigned i = 0; i < own.n; i++) {
+        if (own.buf[i] == b)
+            return (int)i;
+    }
+    return -1;
+}
+
+static void own_drop(unsigned i)
+{
+    own.buf[i] = own.buf[--own.n];
+}
+
+static int own_transmit(void *ctx, const struct xcv_net_hdr *hdr, const struct xcv_iov *iov,
+                        unsigned n, uint32_t len)
+{
+    (void)ctx;
+    (void)hdr;
+    uint32_t v;
+    assert_int_equal(n, 1);
+    assert_int_equal(len, 64);
+    memcpy(&v, iov[0].base, sizeof(v));
+    assert_int_equal(v, own.tx_seen); /* in order, and the bytes the caller wrote */
+    own.tx_seen++;
+    return XCV_OK;
+}
+
+static const struct xcv_net_backend_ops own_ops = {.transmit = own_transmit};
+static const struct nf_opts own_opts = {
+    .ops = &own_ops, .buf_size = 2048, .rx_buffers = 32, .dev_polled = true};
+
+/* Every pool buffer is in exactly one place: the pool, the caller, or a ring. */
+static void own_assert_conserved(void)
+{
+    uint32_t rings =
+        xcv_vq_driver_in_flight(nf_drv_queue(XCV_NET_RXQ)) + xcv_vq_driver_in_flight(nf_txq());
+    assert_int_equal(xcv_pool_available(&fx.pool) + own.n + rings, pool_avail0);
+}
+
+/* Some buffer that is not the caller's: a ring's or a free one (never NULL). */
+static void *own_foreign(void)
+{
+    for (;;) {
+        uint8_t *b = (uint8_t *)xcv_channel_pool_area(&fx.dch)->local +
+                     (size_t)(own_rand() % pool_avail0) * 2048u;
+        if (own_find(b) < 0)
+            return b;
+    }
+}
+
+static void own_step(void)
+{
+    switch (own_rand() % 7u) {
+    case 0: { /* the device delivers numbered frames */
+        struct xcv_net_frame f[8];
+        static uint8_t data[8][64];
+        unsigned k = 1u + own_rand() % 8u;
+        for (unsigned i = 0; i < k; i++) {
+            uint32_t v = own.rx_next + i;
+            memset(data[i], 0x5a, sizeof(data[i]));
+            memcpy(data[i], &v, sizeof(v));
+            f[i] = (struct xcv_net_frame){.data = data[i], .len = 64};
+        }
+        int r = xcv_net_dev_deliver_burst(&ndev, f, k);
+        assert_true(r > 0 || r == XCV_EAGAIN);
+        own.rx_next += r > 0 ? (uint32_t)r : 0u;
+        break;
+    }
+    case 1: { /* receive: each buffer new to the caller, frames in order */
+        struct xcv_net_rxref r[8];
+        unsigned k = 1u + own_rand() % 8u;
+        if (own.n + k > OWN_MAX)
+            break;
+        int got = xcv_net_drv_receive_zc(&ndrv, r, k);
+        assert_true(got > 0 || got == XCV_EAGAIN);
+        for (int i = 0; i < got; i++) {
+            uint32_t v;
+            memcpy(&v, r[i].data, sizeof(v));
+            assert_int_equal(v, own.rx_taken++);
+            assert_int_equal(own_find(r[i].buf), -1);
+            own.buf[own.n++] = r[i].buf;
+        }
+        break;
+    }
+    case 2: /* release one of the caller's, then one that is not */
+        if (own.n != 0u) {
+            unsigned i = own_rand() % own.n;
+            assert_int_equal(xcv_net_drv_release(&ndrv, own.buf[i]), XCV_OK);
+            own_drop(i);
+        }
+        assert_int_equal(xcv_net_drv_release(&ndrv, own_foreign()), XCV_EINVAL);
+        break;
+    case 3: /* take a buffer from the pool */
+        if (own.n < OWN_MAX && xcv_pool_available(&fx.pool) > 0u)
+            own.buf[own.n++] = nf_take_buf(NULL);
+        break;
+    case 4:
+    case 5: { /* send some of the caller's; sometimes with a buffer that is not */
+        if (own.n == 0u)
+            break;
+        struct xcv_net_txref t[8];
+        unsigned m = 1u + own_rand() % (own.n < 8u ? own.n : 8u);
+        unsigned pick[8];
+        for (unsigned j = 0; j < m; j++) { /* distinct, so swap each pick out of the way */
+            unsigned i = j + own_rand() % (own.n - j);
+            void *tmp = own.buf[j];
+            own.buf[j] = own.buf[i];
+            own.buf[i] = tmp;
+            pick[j] = j;
+            t[j] = (struct xcv_net_txref){.buf = own.buf[j], .len = 64};
+        }
+        unsigned bad = own_rand() % 4u; /* 0: a duplicate, 1: a foreign buffer, else none */
+        unsigned at = own_rand() % m;
+        if (bad == 0u && m > 1u)
+            t[at].buf = t[(at + 1u) % m].buf;
+        else if (bad == 1u)
+            t[at].buf = own_foreign();
+        else
+            bad = 2u;
+        for (unsigned j = 0; j < m; j++) {
+            if (own_find(t[j].buf) >= 0) { /* the caller's: number the frame */
+                uint32_t v = own.tx_next + j;
+                memcpy((uint8_t *)t[j].buf + NF_HDR, &v, sizeof(v));
+            }
+        }
+        uint32_t avail = xcv_pool_available(&fx.pool);
+        int r = xcv_net_drv_send_zc(&ndrv, t, m);
+        if (bad != 2u) {
+            assert_int_equal(r, XCV_EINVAL); /* refused whole: still the caller's */
+            assert_int_equal(xcv_pool_available(&fx.pool), avail);
+            break;
+        }
+        assert_true((r > 0 && r <= (int)m) || r == XCV_ENOSPC);
+        unsigned sent = r > 0 ? (unsigned)r : 0u;
+        own.tx_next += sent;
+        for (unsigned j = sent; j-- > 0;)
+            own_drop(pick[j]); /* the sent ones are the first ones */
+        break;
+    }
+    default: /* the device transmits */
+        assert_true(xcv_net_dev_run(&ndev, 1u + own_rand() % 40u) >= 0);
+        break;
+    }
+    own_assert_conserved();
+}
+
+static void test_ownership_random_caller(void **state)
+{
+    (void)state;
+    fx_pump();
+    for (uint32_t seed = 1; seed <= 4u; seed++) {
+        memset(&own, 0, sizeof(own));
+        own.state = seed;
+        for (unsigned step = 0; step < 3000u; step++)
+            own_step();
+        /* Drain: everything sent arrives, everything received was what was delivered. */
+        while (xcv_net_dev_run(&ndev, 64) > 0)
+            ;
+        assert_int_equal(own.tx_seen, own.tx_next);
+        assert_true(own.rx_taken <= own.rx_next);
+        assert_true(own.tx_next > 100u && own.rx_taken > 100u); /* the run did something */
+        while (own.n != 0u) {
+            assert_int_equal(xcv_net_drv_release(&ndrv, own.buf[0]), XCV_OK);
+            own_drop(0);
+        }
+        nf_assert_reset_returns_all();
+        assert_int_equal(nf_open_driver(), XCV_OK);
+        fx_pump();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1055,6 +1251,7 @@ int main(void)
         ZC_TEST(test_send_zc_in_place, plain),
         ZC_TEST(test_send_zc_bad_ref_posts_nothing, plain),
         ZC_TEST(test_send_zc_refuses_buffers_not_the_callers, plain),
+        ZC_TEST(test_ownership_random_caller, own_opts),
         ZC_TEST(test_send_zc_len_limit_is_buffer, buf_1k),
         ZC_TEST(test_send_zc_ring_full, plain),
         ZC_TEST(test_forward_in_place, plain),
