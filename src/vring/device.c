@@ -436,6 +436,12 @@ int xcv_vq_device_pop_burst(struct xcv_vq_device *q, struct xcv_chain *chains, u
             if (got != 0u)
                 continue; /* a pass that took chains */
         }
+        if (q->packed) {
+            unsigned got = xcv_pdev_pop_run(q, &chains[k], n - k);
+            k += got;
+            if (got != 0u)
+                continue; /* a pass that took chains */
+        }
         int r = q->packed ? xcv_pdev_pop_one(q, &chains[k]) : dev_pop_one_of_burst(q, &chains[k]);
         if (r == XCV_OK) {
             k++;
@@ -565,14 +571,8 @@ int xcv_vq_device_push_burst(struct xcv_vq_device *q, const struct xcv_chain_don
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
-    if (!q->packed)
-        return dev_push_burst_split(q, done, n);
-    unsigned i = 0;
-    for (; i < n; i++) {
-        if (xcv_pdev_push(q, done[i].head, done[i].len) != XCV_OK)
-            break;
-    }
-    return i != 0u || n == 0u ? (int)i : XCV_EINVAL;
+    int i = q->packed ? xcv_pdev_push_burst(q, done, n) : dev_push_burst_split(q, done, n);
+    return i != 0 || n == 0u ? i : XCV_EINVAL;
 }
 
 int xcv_vq_device_publish(struct xcv_vq_device *q)

@@ -257,41 +257,119 @@ int xcv_pdev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain)
     return XCV_OK;
 }
 
+/*
+ * Pop a run of available one-descriptor chains, up to @p n, with the queue's positions and counts
+ * in locals written back once (the chain stores go through pointers that could alias the queue
+ * object). The reads, checks and their order are xcv_pdev_pop_one()'s for such a chain. The run
+ * stops, leaving the descriptor untouched for xcv_pdev_pop_one() to read again and report, at
+ * the first one that is not available, is part of a longer or indirect chain, or fails a check.
+ * Returns the chains taken.
+ */
+unsigned xcv_pdev_pop_run(struct xcv_vq_device *q, struct xcv_chain *chains, unsigned n)
+{
+    struct xcv_vq_dev_slot *const slots = q->slots;
+    const uint16_t num = q->num;
+    uint16_t pos = q->last_avail;
+    bool wrap = q->avail_wrap;
+    uint32_t descs_in_use = q->descs_in_use;
+    unsigned k = 0;
+    while (k < n && descs_in_use < num) {
+        const uint8_t *p = pdev_desc_at(q, pos);
+        xcv_cache_invalidate(q->port, p, XCV_VRING_DESC_SIZE);
+        /* Flags: driver-written, stored last for the first chain of a batch; the acquire orders
+         * the read of the descriptor after it. Read once: the copy's flags are not used. */
+        uint16_t flags = xcv_shm_load_acquire16(p + XCV_PDESC_FLAGS);
+        if (!pdev_is_avail(flags, wrap) ||
+            (flags & (XCV_VRING_DESC_F_NEXT | XCV_VRING_DESC_F_INDIRECT)) != 0u)
+            break;
+        struct pdev_desc d;
+        pdev_read_desc(p, &d);
+        struct xcv_chain *c = &chains[k];
+        struct xcv_dev_chain_acc a = {0};
+        if (xcv_dev_chain_add(q, c, &a, d.addr, d.len, (flags & XCV_VRING_DESC_F_WRITE) != 0u) !=
+                XCV_OK ||
+            d.id >= num || slots[d.id].busy)
+            break;
+        xcv_dev_chain_done(c, d.id, &a);
+        slots[d.id].busy = 1;
+        slots[d.id].in_len = c->in_len;
+        slots[d.id].ndesc = 1;
+        descs_in_use++;
+        pdev_advance(num, &pos, &wrap, 1u);
+        k++;
+    }
+    if (k != 0u) {
+        q->last_avail = pos;
+        q->avail_wrap = wrap;
+        q->descs_in_use = (uint16_t)descs_in_use;
+        q->in_flight = (uint16_t)(q->in_flight + k);
+        /* A hint only, as in xcv_pdev_pop_one(): the line of the next chain's first descriptor. */
+        xcv_prefetch_read(pdev_desc_at(q, pos));
+    }
+    return k;
+}
+
 int xcv_pdev_push(struct xcv_vq_device *q, uint16_t id, uint32_t len)
 {
-    if (id >= q->num || !q->slots[id].busy || len > q->slots[id].in_len)
-        return XCV_EINVAL;
-    uint16_t ndesc = q->slots[id].ndesc;
-    uint16_t flags = q->used_wrap
-                         ? (uint16_t)(XCV_VRING_PACKED_DESC_F_AVAIL | XCV_VRING_PACKED_DESC_F_USED)
-                         : (uint16_t)0u;
-    if (len != 0u)
-        flags |= XCV_VRING_DESC_F_WRITE; /* 2.8.4: the length is meaningful (data written) */
+    const struct xcv_chain_done one = {id, len};
+    return xcv_pdev_push_burst(q, &one, 1) == 1 ? XCV_OK : XCV_EINVAL;
+}
 
-    /* Used descriptor: device-written over a descriptor this side has already read (used_idx
-     * never passes last_avail), which the driver leaves alone until the flags say used. The
-     * address is not written (2.8.5). The flags are stored last: at once for a later entry of
-     * the batch (the driver looks at it only after the first, which publish releases), by
-     * publish for the first. */
-    uint8_t *p = pdev_desc_at(q, q->used_idx);
-    xcv_le16_store(p + XCV_PDESC_ID, id);
-    xcv_le32_store(p + XCV_PDESC_LEN, len);
-    if (q->staged == 0u) {
-        q->pub_pos = q->used_idx;
-        q->pub_flags = flags;
-    } else {
-        xcv_shm_store_relaxed16(p + XCV_PDESC_FLAGS, flags);
+int xcv_pdev_push_burst(struct xcv_vq_device *q, const struct xcv_chain_done *done, unsigned n)
+{
+    /* The queue's positions and counts in locals, written back once: the descriptor stores go
+     * through byte pointers, after which the compiler would otherwise reload every field. */
+    struct xcv_vq_dev_slot *const slots = q->slots;
+    const uint16_t num = q->num;
+    uint16_t used_idx = q->used_idx;
+    bool used_wrap = q->used_wrap;
+    uint32_t staged = q->staged;
+    uint32_t staged_descs = q->staged_descs;
+    uint32_t descs_in_use = q->descs_in_use;
+    unsigned i = 0;
+    for (; i < n; i++) {
+        uint16_t id = done[i].head;
+        uint32_t len = done[i].len;
+        if (id >= num || !slots[id].busy || len > slots[id].in_len)
+            break; /* refused: the entries before it stay staged */
+        uint16_t ndesc = slots[id].ndesc;
+        uint16_t flags =
+            used_wrap ? (uint16_t)(XCV_VRING_PACKED_DESC_F_AVAIL | XCV_VRING_PACKED_DESC_F_USED)
+                      : (uint16_t)0u;
+        if (len != 0u)
+            flags |= XCV_VRING_DESC_F_WRITE; /* 2.8.4: the length is meaningful (data written) */
+
+        /* Used descriptor: device-written over a descriptor this side has already read
+         * (used_idx never passes last_avail), which the driver leaves alone until the flags say
+         * used. The address is not written (2.8.5). The flags are stored last: at once for a
+         * later entry of the batch (the driver looks at it only after the first, which publish
+         * releases), by publish for the first. */
+        uint8_t *p = pdev_desc_at(q, used_idx);
+        xcv_le16_store(p + XCV_PDESC_ID, id);
+        xcv_le32_store(p + XCV_PDESC_LEN, len);
+        if (staged == 0u) {
+            q->pub_pos = used_idx;
+            q->pub_flags = flags;
+        } else {
+            xcv_shm_store_relaxed16(p + XCV_PDESC_FLAGS, flags);
+        }
+
+        slots[id].busy = 0;
+        descs_in_use -= ndesc;
+        staged++;
+        /* Saturates at num: only "the whole ring or more" matters after that. */
+        staged_descs += ndesc;
+        if (staged_descs > num)
+            staged_descs = num;
+        pdev_advance(num, &used_idx, &used_wrap, ndesc);
     }
-
-    q->slots[id].busy = 0;
-    q->in_flight--;
-    q->descs_in_use = (uint16_t)(q->descs_in_use - ndesc);
-    q->staged++;
-    /* Saturates at num: only "the whole ring or more" matters after that. */
-    uint32_t sd = (uint32_t)q->staged_descs + ndesc;
-    q->staged_descs = (uint16_t)(sd < q->num ? sd : q->num);
-    pdev_advance(q->num, &q->used_idx, &q->used_wrap, ndesc);
-    return XCV_OK;
+    q->used_idx = used_idx;
+    q->used_wrap = used_wrap;
+    q->staged = staged;
+    q->staged_descs = (uint16_t)staged_descs;
+    q->descs_in_use = (uint16_t)descs_in_use;
+    q->in_flight = (uint16_t)(q->in_flight - i);
+    return (int)i;
 }
 
 /* Clean the staged used descriptors: staged_descs positions from pub_pos, wrapping. */

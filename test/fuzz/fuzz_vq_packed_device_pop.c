@@ -30,7 +30,8 @@
  *   and totals; every iov lies inside a window (the buffers are read and written, so one
  *   outside the heap-allocated windows is caught by AddressSanitizer too), n_out + n_in <=
  *   max_chain, and the chains in flight never cover more descriptors than the ring holds;
- * - push / publish / should_notify / enable_notify return what the model predicts, and the
+ * - push / push_burst (up to four chains, perhaps ended by an entry it must refuse) / publish /
+ *   should_notify / enable_notify return what the model predicts, and the
  *   device's writes are exactly the used descriptors (id, len, then flags: AVAIL = USED = the
  *   used wrap counter, WRITE when len != 0; the first flags of a batch only at publish) and its
  *   event suppression area: the windows are compared byte for byte with the model's image;
@@ -452,6 +453,31 @@ static void run(struct ctx *x, struct fuzz_in *s)
             if (x->n_pop == 0)
                 break;
             unsigned i = which % x->n_pop;
+            if ((frac & 0x80u) != 0u) {
+                /* A burst: up to four popped chains from i on, in that order, then perhaps the
+                 * first of them again, which is refused (no longer in flight) and ends it. */
+                struct xcv_chain_done d[5];
+                unsigned m = 1u + (unsigned)(frac >> 4) % 4u;
+                if (m > x->n_pop)
+                    m = x->n_pop;
+                for (unsigned j = 0; j < m; j++) {
+                    unsigned at = (i + j) % x->n_pop;
+                    d[j].head = x->pop[at].id;
+                    d[j].len = fz_part(x->pop[at].in_len, (uint8_t)(frac + 37u * j));
+                }
+                unsigned extra = (frac & 1u) != 0u ? 1u : 0u;
+                d[m] = d[0];
+                r = xcv_vq_device_push_burst(&x->q, d, m + extra);
+                if (!fz_stays_broken(was_broken, r)) {
+                    FUZZ_CHECK(r == (int)m);
+                    for (unsigned j = 0; j < m; j++) {
+                        int f = find_popped(x, d[j].head);
+                        FUZZ_CHECK(f >= 0);
+                        model_push(x, (unsigned)f, d[j].len);
+                    }
+                }
+                break;
+            }
             uint32_t len = fz_part(x->pop[i].in_len, frac);
             r = xcv_vq_device_push(&x->q, x->pop[i].id, len);
             if (!fz_stays_broken(was_broken, r)) {

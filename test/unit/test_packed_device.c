@@ -1252,6 +1252,82 @@ static void address_outside_window_breaks_queue(void **state)
     pop_fails_with(XCV_EPROTO_OVERFLOW);
 }
 
+/* pop_burst takes runs of one-descriptor chains in one loop; a longer chain in between goes
+ * through the chain walk, and a one-descriptor chain that fails a check ends the burst with the
+ * chains before it and breaks the queue with the same error as a single pop. */
+static void pop_burst_runs_of_single_descriptor_chains(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t addr_off; /* from buf_bus(id); UINT64_MAX: outside the window */
+        uint16_t id;
+        int err;
+    } bad[] = {
+        {0, 8, XCV_EPROTO_HEAD},            /* id out of range */
+        {0, 1, XCV_EPROTO_HEAD},            /* id of a chain in flight */
+        {UINT64_MAX, 5, XCV_EPROTO_WINDOW}, /* buffer outside the window */
+    };
+    for (unsigned b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+        hostile_setup(8, 0, 0);
+        xcv_vq_device_disable_notify(&P.dev);
+        struct xcv_chain chains[6];
+        for (unsigned i = 0; i < 6; i++) {
+            chains[i].iov = P.iov + 3u * i;
+            chains[i].cap = 8;
+        }
+        /* id 1: one writable segment; id 2: readable then writable (two descriptors); id 3:
+         * one readable segment; then the bad one; then a good one that must not be taken. */
+        raw_desc(0, buf_bus(1), 40, 1, av(true) | F_WRITE);
+        raw_desc(1, buf_bus(2), 12, 9, av(true) | F_NEXT);
+        raw_desc(2, buf_bus(2) + 64u, 30, 2, av(true) | F_WRITE);
+        raw_desc(3, buf_bus(3), 20, 3, av(true));
+        uint64_t addr = bad[b].addr_off == UINT64_MAX ? RF_BUS_BASE + RF_WINDOW_SIZE + 0x1000u
+                                                      : buf_bus(5) + bad[b].addr_off;
+        raw_desc(4, addr, 16, bad[b].id, av(true) | F_WRITE);
+        raw_desc(5, buf_bus(6), 16, 6, av(true) | F_WRITE);
+        assert_int_equal(xcv_vq_device_pop_burst(&P.dev, chains, 6), 3);
+        assert_int_equal(chains[0].head, 1);
+        assert_int_equal(chains[0].n_out, 0);
+        assert_int_equal(chains[0].n_in, 1);
+        assert_int_equal(chains[0].in_len, 40);
+        assert_ptr_equal(chains[0].iov[0].base, buf_local(1));
+        assert_int_equal(chains[1].head, 2);
+        assert_int_equal(chains[1].n_out, 1);
+        assert_int_equal(chains[1].n_in, 1);
+        assert_int_equal(chains[1].out_len, 12);
+        assert_int_equal(chains[1].in_len, 30);
+        assert_int_equal(chains[2].head, 3);
+        assert_int_equal(chains[2].n_out, 1);
+        assert_int_equal(chains[2].n_in, 0);
+        assert_int_equal(chains[2].out_len, 20);
+        assert_broken_with(bad[b].err); /* every call refused until the reset it ends with */
+    }
+    /* All good: one burst takes every chain, in order, and pushes come back in one burst. */
+    hostile_setup(8, 0, 0);
+    xcv_vq_device_disable_notify(&P.dev);
+    struct xcv_chain chains[8];
+    for (unsigned i = 0; i < 8; i++) {
+        chains[i].iov = P.iov + 3u * (i % 6u);
+        chains[i].cap = 8;
+    }
+    for (uint16_t i = 0; i < 5; i++)
+        raw_desc(i, buf_bus(i), 16, (uint16_t)(7u - i), av(true) | F_WRITE);
+    assert_int_equal(xcv_vq_device_pop_burst(&P.dev, chains, 8), 5);
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(chains[i].head, 7u - i);
+    assert_int_equal(xcv_vq_device_in_flight(&P.dev), 5);
+    struct xcv_chain_done d[5];
+    for (unsigned i = 0; i < 5; i++)
+        d[i] = (struct xcv_chain_done){.head = (uint16_t)(7u - i), .len = i};
+    assert_int_equal(xcv_vq_device_push_burst(&P.dev, d, 5), 5);
+    assert_int_equal(xcv_vq_device_in_flight(&P.dev), 0);
+    assert_int_equal(xcv_vq_device_publish(&P.dev), 5);
+    for (uint16_t i = 0; i < 5; i++) {
+        assert_int_equal(d_id(i), 7u - i);
+        assert_int_equal(d_len(i), i);
+    }
+}
+
 /* A window large enough that per-descriptor checks pass and only the sum overflows. */
 #define HUGE_BUS UINT64_C(0x10000000000)
 #define HUGE_SIZE UINT64_C(0x200000000)
@@ -1390,6 +1466,7 @@ int main(void)
         cmocka_unit_test(readable_after_writable_breaks_queue),
         cmocka_unit_test(indirect_flag_breaks_queue),
         cmocka_unit_test(address_outside_window_breaks_queue),
+        cmocka_unit_test(pop_burst_runs_of_single_descriptor_chains),
         cmocka_unit_test(total_length_overflow_breaks_queue),
         cmocka_unit_test(middle_descriptor_not_available_breaks_queue),
         cmocka_unit_test(more_descriptors_than_the_ring_holds_breaks_queue),
