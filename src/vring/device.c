@@ -553,26 +553,24 @@ static int dev_push_burst_split(struct xcv_vq_device *q, const struct xcv_chain_
     return i != 0u || n == 0u ? (int)i : XCV_EINVAL;
 }
 
-int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
-{
-    if (q == NULL)
-        return XCV_EINVAL;
-    if (q->broken != 0)
-        return XCV_EBROKEN;
-    if (q->packed)
-        return xcv_pdev_push(q, head, len);
-    const struct xcv_chain_done one = {head, len};
-    return dev_push_burst_split(q, &one, 1) == 1 ? XCV_OK : XCV_EINVAL;
-}
-
 int xcv_vq_device_push_burst(struct xcv_vq_device *q, const struct xcv_chain_done *done, unsigned n)
 {
     if (q == NULL || (done == NULL && n != 0u))
         return XCV_EINVAL;
     if (q->broken != 0)
         return XCV_EBROKEN;
-    int i = q->packed ? xcv_pdev_push_burst(q, done, n) : dev_push_burst_split(q, done, n);
+    if (!q->packed)
+        return dev_push_burst_split(q, done, n);
+    int i = xcv_pdev_push_burst(q, done, n);
     return i != 0 || n == 0u ? i : XCV_EINVAL;
+}
+
+/* One entry is a burst of one: one copy of each layout's staging rules. */
+int xcv_vq_device_push(struct xcv_vq_device *q, uint16_t head, uint32_t len)
+{
+    const struct xcv_chain_done one = {head, len};
+    int r = xcv_vq_device_push_burst(q, &one, 1);
+    return r == 1 ? XCV_OK : r;
 }
 
 int xcv_vq_device_publish(struct xcv_vq_device *q)

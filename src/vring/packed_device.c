@@ -309,12 +309,6 @@ unsigned xcv_pdev_pop_run(struct xcv_vq_device *q, struct xcv_chain *chains, uns
     return k;
 }
 
-int xcv_pdev_push(struct xcv_vq_device *q, uint16_t id, uint32_t len)
-{
-    const struct xcv_chain_done one = {id, len};
-    return xcv_pdev_push_burst(q, &one, 1) == 1 ? XCV_OK : XCV_EINVAL;
-}
-
 int xcv_pdev_push_burst(struct xcv_vq_device *q, const struct xcv_chain_done *done, unsigned n)
 {
     /* The queue's positions and counts in locals, written back once: the descriptor stores go

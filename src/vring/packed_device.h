@@ -25,9 +25,6 @@ int xcv_pdev_pop_one(struct xcv_vq_device *q, struct xcv_chain *chain);
  * xcv_pdev_pop_one() must look. Returns the chains taken; the queue is healthy. */
 unsigned xcv_pdev_pop_run(struct xcv_vq_device *q, struct xcv_chain *chains, unsigned n);
 
-/* Stage the used descriptor of buffer @id; the queue is healthy. */
-int xcv_pdev_push(struct xcv_vq_device *q, uint16_t id, uint32_t len);
-
 /* Stage the used descriptors of @p n completions in order, up to the first one refused (not a
  * buffer in flight, or a length above its writable bytes); returns how many were staged. The
  * queue is healthy. */
